@@ -1,0 +1,19 @@
+//! What every handler can reach. Cheap to clone: everything inside is a handle.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::event_log::EventLog;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub log: EventLog,
+    pub db: PgPool,
+    pub config: Arc<Config>,
+    /// Cancelled when the server begins to shut down (long-lived sessions close on it).
+    pub shutdown: CancellationToken,
+}

@@ -1,0 +1,24 @@
+//! Parley: an event-sourced messaging backend for recruiting platforms.
+//!
+//! # Layout
+//!
+//! An action flows through these modules in this order:
+//!
+//! - [`http`]: the REST and WebSocket API (axum): authenticates, validates, authorises, and
+//!   answers with read models or problem documents.
+//! - [`domain`]: pure rules. Commands become events through `decide`; state folds events
+//!   through `evolve`. No I/O.
+//! - [`event_log`]: the only code that knows NATS subjects, headers and the postcard wire
+//!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
+//! - `projections` (PostgreSQL read models) and `live` (WebSocket fan-out) consume the log.
+//! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
+//!   the tests.
+//! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
+
+pub mod config;
+pub mod domain;
+pub mod embedded;
+pub mod event_log;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

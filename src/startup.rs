@@ -1,0 +1,260 @@
+//! Builds a running Parley from a `Config`: embedded servers when none are configured, the
+//! NATS and PostgreSQL connections, streams and migrations, background tasks, and the HTTP
+//! listener. `Application::port` reports the bound port (tests listen on port 0).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Environment, redact_url};
+use crate::embedded::Embedded;
+use crate::event_log::{self, EventLog};
+use crate::http::{self, AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    embedded: Option<Embedded>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        check_config(&config)?;
+        let need_nats = config.nats_url.is_none();
+        let need_pg = config.database_url.is_none();
+        let embedded = if need_nats || need_pg {
+            Some(Embedded::start(&config.data_dir, need_nats, need_pg).await?)
+        } else {
+            None
+        };
+        let nats_url = config
+            .nats_url
+            .clone()
+            .or_else(|| embedded.as_ref().and_then(|e| e.nats_url.clone()))
+            .expect("embedded NATS started when none is configured");
+        let database_url = config
+            .database_url
+            .clone()
+            .or_else(|| embedded.as_ref().and_then(|e| e.database_url.clone()))
+            .expect("embedded PostgreSQL started when none is configured");
+
+        let client = connect_nats(&config, &nats_url).await?;
+        let log = EventLog::new(client).with_timeout(config.publish_timeout);
+        apply_streams(&log, &config).await?;
+        let db = connect_postgres(&database_url, config.startup_timeout).await?;
+        sqlx::migrate!("./projections")
+            .run(&db)
+            .await
+            .context("applying the read-model migrations in projections/")?;
+
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (another process may use the port: set --listen / PARLEY_LISTEN)",
+                config.listen
+            )
+        })?;
+        let state = AppState {
+            log,
+            db,
+            config: Arc::new(config),
+            shutdown: CancellationToken::new(),
+        };
+        Ok(Self {
+            listener,
+            state,
+            embedded,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests (up
+    /// to the configured timeout), flushes NATS and stops embedded servers.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            embedded,
+        } = self;
+        let token = state.shutdown.clone();
+        let drain_timeout = state.config.shutdown_timeout;
+        let client = state.log.client().clone();
+        tracing::info!(address = %listener.local_addr()?, "parley is listening");
+        let app = http::router(state);
+        let signal_token = token.clone();
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, draining requests");
+            signal_token.cancel();
+        });
+        let serving = tokio::spawn(async move { server.await });
+        token.cancelled().await;
+        match tokio::time::timeout(drain_timeout, serving).await {
+            Ok(result) => result
+                .context("the HTTP server task failed")?
+                .context("serving HTTP")?,
+            Err(_) => tracing::warn!(
+                "in-flight requests did not finish within {drain_timeout:?}; closing them"
+            ),
+        }
+        if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
+            tracing::warn!(error = %e, "NATS flush did not finish");
+        }
+        if let Some(embedded) = embedded {
+            embedded.shutdown().await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn check_config(config: &Config) -> anyhow::Result<()> {
+    if config.environment == Environment::Production {
+        if config.nats_url.is_none() {
+            bail!("production needs NATS_URL: embedded servers are for development only");
+        }
+        if config.database_url.is_none() {
+            bail!("production needs DATABASE_URL: embedded servers are for development only");
+        }
+    }
+    if let Some(url) = &config.nats_url {
+        check_url(url, &["nats", "tls", "ws", "wss"], "NATS_URL")?;
+    }
+    if let Some(url) = &config.database_url {
+        check_url(url, &["postgres", "postgresql"], "DATABASE_URL")?;
+    }
+    if config.stream_replicas == 0 || config.stream_replicas > 5 {
+        bail!(
+            "PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}",
+            config.stream_replicas
+        );
+    }
+    Ok(())
+}
+
+fn check_url(url: &str, schemes: &[&str], name: &str) -> anyhow::Result<()> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        bail!(
+            "{name} {:?} is not a URL: expected {}://host:port",
+            redact_url(url),
+            schemes[0]
+        );
+    };
+    if !schemes.contains(&scheme) || rest.is_empty() {
+        bail!(
+            "{name} {:?} must start with one of {}",
+            redact_url(url),
+            schemes.join("://, ") + "://"
+        );
+    }
+    Ok(())
+}
+
+async fn connect_nats(config: &Config, url: &str) -> anyhow::Result<async_nats::Client> {
+    let deadline = Instant::now() + config.startup_timeout;
+    loop {
+        let mut options = async_nats::ConnectOptions::new()
+            .name("parley")
+            .max_reconnects(None)
+            .connection_timeout(Duration::from_secs(3))
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("NATS connection lost; reconnecting")
+                    }
+                    async_nats::Event::Connected => tracing::info!("NATS connected"),
+                    async_nats::Event::SlowConsumer(sid) => {
+                        tracing::warn!(sid, "NATS slow consumer")
+                    }
+                    other => tracing::info!(event = %other, "NATS event"),
+                }
+            });
+        if let (Some(user), Some(password)) = (&config.nats_user, &config.nats_password) {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        match options.connect(url).await {
+            Ok(client) => {
+                let version = client.server_info().version;
+                event_log::check_server_version(&version).map_err(anyhow::Error::msg)?;
+                return Ok(client);
+            }
+            Err(e) if Instant::now() < deadline => {
+                tracing::warn!(url = %redact_url(url), error = %e, "NATS not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => bail!(
+                "cannot reach NATS at {} within {:?}: {e} (is nats-server running? unset NATS_URL to use the embedded one)",
+                redact_url(url),
+                config.startup_timeout
+            ),
+        }
+    }
+}
+
+async fn apply_streams(log: &EventLog, config: &Config) -> anyhow::Result<()> {
+    let deadline = Instant::now() + config.startup_timeout;
+    loop {
+        match event_log::streams::apply(log.jetstream(), config.stream_replicas).await {
+            Ok(applied) => {
+                tracing::info!(?applied, "streams applied");
+                return Ok(());
+            }
+            // JetStream may still be recovering its stores right after the server starts.
+            Err(event_log::streams::StreamSetupError::Apply(name, cause))
+                if Instant::now() < deadline =>
+            {
+                tracing::warn!(stream = %name, %cause, "JetStream not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn connect_postgres(url: &str, timeout: Duration) -> anyhow::Result<PgPool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let pool = PgPoolOptions::new()
+            .max_connections(32)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await;
+        match pool {
+            Ok(pool) => return Ok(pool),
+            Err(sqlx::Error::Configuration(e)) => {
+                bail!("DATABASE_URL {:?} is invalid: {e}", redact_url(url))
+            }
+            Err(e) if Instant::now() < deadline => {
+                tracing::warn!(url = %redact_url(url), error = %e, "PostgreSQL not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => bail!(
+                "cannot reach PostgreSQL at {} within {timeout:?}: {e} (unset DATABASE_URL to use the embedded one)",
+                redact_url(url)
+            ),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Test harness: real services, the real server on a free port, typed helpers.
+
+pub mod app;
+pub mod env;
+
+pub use app::TestApp;
+pub use env::TestEnv;
