@@ -6,6 +6,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY streams ./streams
 COPY projections ./projections
+COPY .sqlx ./.sqlx
+ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked --bin parley
 
 FROM debian:bookworm-slim

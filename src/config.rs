@@ -8,11 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "parley",
-    version,
-    about = "Event-sourced messaging backend for recruiting platforms"
-)]
+#[command(name = "parley", version, about = "Event-sourced messaging backend for recruiting platforms")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -25,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: HTTP and WebSocket API, projectors, live sessions.
     Serve(Box<Config>),
+    /// Inspect the read models, or rebuild them from the event log.
+    Projections(ProjectionsArgs),
     /// Start a PostgreSQL cluster in a directory and keep it running until interrupted
     /// (used by scripts/test; prints its URL on the first line of stdout).
     #[command(hide = true)]
@@ -87,6 +85,18 @@ pub struct Config {
     #[arg(long, env = "PARLEY_SHUTDOWN_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
 
+    /// Longest message content, in characters after trimming.
+    #[arg(long, env = "PARLEY_MAX_CONTENT_CHARS", default_value_t = 16_384)]
+    pub max_content_chars: usize,
+
+    /// Most participants one conversation may have.
+    #[arg(long, env = "PARLEY_MAX_PARTICIPANTS", default_value_t = 100)]
+    pub max_participants: usize,
+
+    /// How long a write waits for the read models to include it before answering 202.
+    #[arg(long, env = "PARLEY_WRITE_WAIT", value_parser = parse_duration, default_value = "2s")]
+    pub write_wait: Duration,
+
     /// How long an append waits for the stream's acknowledgement.
     #[arg(long, env = "PARLEY_PUBLISH_TIMEOUT", value_parser = parse_duration, default_value = "5s")]
     pub publish_timeout: Duration,
@@ -100,10 +110,7 @@ impl std::fmt::Debug for Config {
             .field("nats_url", &self.nats_url.as_deref().map(redact_url))
             .field("nats_user", &self.nats_user)
             .field("nats_password", &redacted(self.nats_password.is_some()))
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(redact_url),
-            )
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
             .field("data_dir", &self.data_dir)
             .field("environment", &self.environment)
             .field("stream_replicas", &self.stream_replicas)
@@ -126,18 +133,102 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Config {
+    pub fn limits(&self) -> crate::domain::Limits {
+        crate::domain::Limits {
+            max_content_chars: self.max_content_chars,
+            max_participants: self.max_participants,
+        }
+    }
+
     /// A configuration for tests and tools: every default, listening on any free port.
     pub fn for_tests(nats_url: String, database_url: String, data_dir: PathBuf) -> Self {
         let mut config = Cli::parse_from(["parley", "serve"]);
-        let Command::Serve(ref mut serve) = config.command else {
-            unreachable!("parsed serve")
-        };
+        let Command::Serve(ref mut serve) = config.command else { unreachable!("parsed serve") };
         serve.listen = "127.0.0.1:0".parse().expect("a valid address");
         serve.nats_url = Some(nats_url);
         serve.database_url = Some(database_url);
         serve.data_dir = data_dir;
         *serve.clone()
     }
+}
+
+/// Where a command-line tool finds NATS and PostgreSQL: explicit URLs, or those of a
+/// `parley serve` running with embedded servers from the same data directory.
+#[derive(Args, Clone)]
+pub struct ConnectArgs {
+    /// NATS server URL. Unset: the embedded one of a `parley serve` running from --data-dir.
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+    /// NATS user name, when the server requires one.
+    #[arg(long, env = "PARLEY_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password for `--nats-user`.
+    #[arg(long, env = "PARLEY_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// PostgreSQL URL. Unset: the embedded one of a `parley serve` running from --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The data directory of the `parley serve` whose embedded servers to use.
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = ".parley")]
+    pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for ConnectArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectArgs")
+            .field("nats_url", &self.nats_url.as_deref().map(redact_url))
+            .field("nats_user", &self.nats_user)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectArgs {
+    /// The NATS and PostgreSQL URLs to use.
+    pub fn resolve(&self) -> anyhow::Result<(String, String)> {
+        let running = crate::embedded::Addresses::read(&self.data_dir);
+        let from_serve =
+            |pick: fn(&crate::embedded::Addresses) -> Option<String>| running.as_ref().and_then(pick);
+        let nats = self.nats_url.clone().or_else(|| from_serve(|a| a.nats_url.clone()));
+        let database = self.database_url.clone().or_else(|| from_serve(|a| a.database_url.clone()));
+        match (nats, database) {
+            (Some(nats), Some(database)) => Ok((nats, database)),
+            _ => anyhow::bail!(
+                "set NATS_URL and DATABASE_URL, or run this from the directory of a running `parley serve` \
+                 (no embedded servers found under {})",
+                self.data_dir.display()
+            ),
+        }
+    }
+
+    pub fn credentials(&self) -> Option<(String, String)> {
+        self.nats_user.clone().zip(self.nats_password.clone())
+    }
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ProjectionsArgs {
+    #[command(subcommand)]
+    pub action: ProjectionsAction,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum ProjectionsAction {
+    /// Each projection's checkpoint, lag behind the log, and dead-letter count.
+    Status {
+        /// One JSON object per projection instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild every read model from sequence 1 into fresh tables, then swap them in.
+    Rebuild {
+        /// Build the fresh tables (schema parley_rebuild) but leave the live ones in place.
+        #[arg(long)]
+        no_swap: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -157,9 +248,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 500ms, 30s, 5m or 1h"))?;
+    let value: f64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration like 500ms, 30s, 5m or 1h"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
@@ -167,9 +257,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         "d" => value * 86_400.0,
         _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
-            ));
+            return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"));
         }
     };
     if !seconds.is_finite() || seconds < 0.0 {

@@ -8,17 +8,22 @@
 //!   answers with read models or problem documents.
 //! - [`domain`]: pure rules. Commands become events through `decide`; state folds events
 //!   through `evolve`. No I/O.
+//! - [`commands`]: loads a conversation's state from the log, decides, appends with an
+//!   expected sequence, and decides again on a conflict.
 //! - [`event_log`]: the only code that knows NATS subjects, headers and the postcard wire
 //!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
-//! - `projections` (PostgreSQL read models) and `live` (WebSocket fan-out) consume the log.
+//! - [`projections`]: PostgreSQL read models built exactly once from the log, with
+//!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
 
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod embedded;
 pub mod event_log;
 pub mod http;
+pub mod projections;
 pub mod startup;
 pub mod telemetry;

@@ -8,19 +8,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::Commands;
 use crate::config::{Config, Environment, redact_url};
 use crate::embedded::Embedded;
 use crate::event_log::{self, EventLog};
 use crate::http::{self, AppState};
+use crate::projections::{self, Progress};
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
     embedded: Option<Embedded>,
+    database_url: String,
 }
 
 impl Application {
@@ -44,12 +46,12 @@ impl Application {
             .or_else(|| embedded.as_ref().and_then(|e| e.database_url.clone()))
             .expect("embedded PostgreSQL started when none is configured");
 
-        let client = connect_nats(&config, &nats_url).await?;
+        let credentials = config.nats_user.clone().zip(config.nats_password.clone());
+        let client = connect_nats(&nats_url, credentials, config.startup_timeout).await?;
         let log = EventLog::new(client).with_timeout(config.publish_timeout);
         apply_streams(&log, &config).await?;
         let db = connect_postgres(&database_url, config.startup_timeout).await?;
-        sqlx::migrate!("./projections")
-            .run(&db)
+        projections::schema::migrate(&db)
             .await
             .context("applying the read-model migrations in projections/")?;
 
@@ -60,23 +62,18 @@ impl Application {
             )
         })?;
         let state = AppState {
+            commands: Commands::new(log.clone(), config.limits()),
             log,
             db,
             config: Arc::new(config),
+            progress: Progress::new(),
             shutdown: CancellationToken::new(),
         };
-        Ok(Self {
-            listener,
-            state,
-            embedded,
-        })
+        Ok(Self { listener, state, embedded, database_url })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     pub fn state(&self) -> &AppState {
@@ -85,39 +82,37 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests (up
     /// to the configured timeout), flushes NATS and stops embedded servers.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let Self {
-            listener,
-            state,
-            embedded,
-        } = self;
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, state, embedded, database_url } = self;
         let token = state.shutdown.clone();
+        let background = projections::spawn(
+            state.log.clone(),
+            state.db.clone(),
+            database_url,
+            state.progress.clone(),
+            token.clone(),
+        );
         let drain_timeout = state.config.shutdown_timeout;
         let client = state.log.client().clone();
         tracing::info!(address = %listener.local_addr()?, "parley is listening");
         let app = http::router(state);
         let signal_token = token.clone();
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, draining requests");
-            signal_token.cancel();
-        });
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections, draining requests");
+                signal_token.cancel();
+            });
         let serving = tokio::spawn(async move { server.await });
         token.cancelled().await;
         match tokio::time::timeout(drain_timeout, serving).await {
-            Ok(result) => result
-                .context("the HTTP server task failed")?
-                .context("serving HTTP")?,
-            Err(_) => tracing::warn!(
-                "in-flight requests did not finish within {drain_timeout:?}; closing them"
-            ),
+            Ok(result) => result.context("the HTTP server task failed")?.context("serving HTTP")?,
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish within {drain_timeout:?}; closing them")
+            }
+        }
+        for task in background {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
             tracing::warn!(error = %e, "NATS flush did not finish");
@@ -146,34 +141,28 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
         check_url(url, &["postgres", "postgresql"], "DATABASE_URL")?;
     }
     if config.stream_replicas == 0 || config.stream_replicas > 5 {
-        bail!(
-            "PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}",
-            config.stream_replicas
-        );
+        bail!("PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}", config.stream_replicas);
     }
     Ok(())
 }
 
 fn check_url(url: &str, schemes: &[&str], name: &str) -> anyhow::Result<()> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        bail!(
-            "{name} {:?} is not a URL: expected {}://host:port",
-            redact_url(url),
-            schemes[0]
-        );
+        bail!("{name} {:?} is not a URL: expected {}://host:port", redact_url(url), schemes[0]);
     };
     if !schemes.contains(&scheme) || rest.is_empty() {
-        bail!(
-            "{name} {:?} must start with one of {}",
-            redact_url(url),
-            schemes.join("://, ") + "://"
-        );
+        bail!("{name} {:?} must start with one of {}", redact_url(url), schemes.join("://, ") + "://");
     }
     Ok(())
 }
 
-async fn connect_nats(config: &Config, url: &str) -> anyhow::Result<async_nats::Client> {
-    let deadline = Instant::now() + config.startup_timeout;
+/// Connects to NATS (retrying until `timeout`), and refuses servers too old for Parley.
+pub async fn connect_nats(
+    url: &str,
+    credentials: Option<(String, String)>,
+    timeout: Duration,
+) -> anyhow::Result<async_nats::Client> {
+    let deadline = Instant::now() + timeout;
     loop {
         let mut options = async_nats::ConnectOptions::new()
             .name("parley")
@@ -191,7 +180,7 @@ async fn connect_nats(config: &Config, url: &str) -> anyhow::Result<async_nats::
                     other => tracing::info!(event = %other, "NATS event"),
                 }
             });
-        if let (Some(user), Some(password)) = (&config.nats_user, &config.nats_password) {
+        if let Some((user, password)) = &credentials {
             options = options.user_and_password(user.clone(), password.clone());
         }
         match options.connect(url).await {
@@ -207,7 +196,7 @@ async fn connect_nats(config: &Config, url: &str) -> anyhow::Result<async_nats::
             Err(e) => bail!(
                 "cannot reach NATS at {} within {:?}: {e} (is nats-server running? unset NATS_URL to use the embedded one)",
                 redact_url(url),
-                config.startup_timeout
+                timeout
             ),
         }
     }
@@ -222,9 +211,7 @@ async fn apply_streams(log: &EventLog, config: &Config) -> anyhow::Result<()> {
                 return Ok(());
             }
             // JetStream may still be recovering its stores right after the server starts.
-            Err(event_log::streams::StreamSetupError::Apply(name, cause))
-                if Instant::now() < deadline =>
-            {
+            Err(event_log::streams::StreamSetupError::Apply(name, cause)) if Instant::now() < deadline => {
                 tracing::warn!(stream = %name, %cause, "JetStream not ready; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
@@ -233,16 +220,11 @@ async fn apply_streams(log: &EventLog, config: &Config) -> anyhow::Result<()> {
     }
 }
 
-async fn connect_postgres(url: &str, timeout: Duration) -> anyhow::Result<PgPool> {
+/// Connects the service pool to PostgreSQL, retrying until `timeout`.
+pub async fn connect_postgres(url: &str, timeout: Duration) -> anyhow::Result<PgPool> {
     let deadline = Instant::now() + timeout;
     loop {
-        let pool = PgPoolOptions::new()
-            .max_connections(32)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect(url)
-            .await;
-        match pool {
+        match projections::schema::connect_pool(url).await {
             Ok(pool) => return Ok(pool),
             Err(sqlx::Error::Configuration(e)) => {
                 bail!("DATABASE_URL {:?} is invalid: {e}", redact_url(url))

@@ -1,5 +1,8 @@
 //! Subcommands of the `parley` binary.
 
+pub mod progress;
+pub mod projections;
+
 use parley::config::{Config, DevPostgresArgs};
 use parley::embedded::{PgCluster, PgOptions};
 use parley::startup::Application;

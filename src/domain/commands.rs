@@ -78,11 +78,7 @@ pub struct ApplicationUpdate {
 impl ApplicationUpdate {
     /// The text of the system message that shows this update to both participants.
     pub fn text(&self) -> String {
-        let job = self
-            .job_title
-            .as_deref()
-            .map(|title| format!(" for {title}"))
-            .unwrap_or_default();
+        let job = self.job_title.as_deref().map(|title| format!(" for {title}")).unwrap_or_default();
         match self.change {
             ApplicationChange::Submitted => format!("Application submitted{job}."),
             ApplicationChange::StatusChanged => {

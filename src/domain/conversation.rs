@@ -78,9 +78,7 @@ impl Conversation {
     }
 
     pub fn message_for_client_id(&self, sender: &UserId, id: &ClientMsgId) -> Option<MessageId> {
-        self.client_msg_ids
-            .get(&(sender.clone(), id.clone()))
-            .copied()
+        self.client_msg_ids.get(&(sender.clone(), id.clone())).copied()
     }
 
     pub fn has_message(&self, id: &MessageId) -> bool {
@@ -91,9 +89,7 @@ impl Conversation {
     pub fn evolve(&mut self, id: ConversationId, seq: u64, event: &ConversationEvent) {
         self.last_seq = self.last_seq.max(seq);
         match event {
-            ConversationEvent::Created {
-                kind, participants, ..
-            } => {
+            ConversationEvent::Created { kind, participants, .. } => {
                 self.id = Some(id);
                 self.kind = Some(*kind);
                 for spec in participants {
@@ -106,12 +102,7 @@ impl Conversation {
                     p.active = false;
                 }
             }
-            ConversationEvent::MessageSent {
-                message_id,
-                sender_id,
-                client_msg_id,
-                ..
-            } => {
+            ConversationEvent::MessageSent { message_id, sender_id, client_msg_id, .. } => {
                 self.messages.insert(
                     *message_id,
                     MessageFacts {
@@ -121,8 +112,7 @@ impl Conversation {
                     },
                 );
                 if let Some(client_id) = client_msg_id {
-                    self.client_msg_ids
-                        .insert((sender_id.clone(), client_id.clone()), *message_id);
+                    self.client_msg_ids.insert((sender_id.clone(), client_id.clone()), *message_id);
                 }
             }
             ConversationEvent::ApplicationStatusReceived { message_id, .. } => {
@@ -139,37 +129,23 @@ impl Conversation {
                     m.reactions.clear();
                 }
             }
-            ConversationEvent::MessagesRead {
-                reader_id,
-                up_to_seq,
-            } => {
+            ConversationEvent::MessagesRead { reader_id, up_to_seq } => {
                 if let Some(p) = self.participants.get_mut(reader_id) {
                     p.read_up_to = p.read_up_to.max(*up_to_seq);
                     p.delivered_up_to = p.delivered_up_to.max(*up_to_seq);
                 }
             }
-            ConversationEvent::MessageDelivered {
-                recipient_id,
-                up_to_seq,
-            } => {
+            ConversationEvent::MessageDelivered { recipient_id, up_to_seq } => {
                 if let Some(p) = self.participants.get_mut(recipient_id) {
                     p.delivered_up_to = p.delivered_up_to.max(*up_to_seq);
                 }
             }
-            ConversationEvent::ReactionAdded {
-                message_id,
-                user_id,
-                emoji,
-            } => {
+            ConversationEvent::ReactionAdded { message_id, user_id, emoji } => {
                 if let Some(m) = self.messages.get_mut(message_id) {
                     m.reactions.insert((user_id.clone(), emoji.clone()));
                 }
             }
-            ConversationEvent::ReactionRemoved {
-                message_id,
-                user_id,
-                emoji,
-            } => {
+            ConversationEvent::ReactionRemoved { message_id, user_id, emoji } => {
                 if let Some(m) = self.messages.get_mut(message_id) {
                     m.reactions.remove(&(user_id.clone(), emoji.clone()));
                 }
@@ -178,15 +154,12 @@ impl Conversation {
     }
 
     fn join(&mut self, user: &UserId, role: Role) {
-        let entry = self
-            .participants
-            .entry(user.clone())
-            .or_insert(Participant {
-                role,
-                active: true,
-                read_up_to: 0,
-                delivered_up_to: 0,
-            });
+        let entry = self.participants.entry(user.clone()).or_insert(Participant {
+            role,
+            active: true,
+            read_up_to: 0,
+            delivered_up_to: 0,
+        });
         entry.role = role;
         entry.active = true;
     }
@@ -200,26 +173,12 @@ impl Conversation {
     ) -> Result<Decision, Rejection> {
         use ConversationCommand as C;
         if actor.role == Role::Analyst {
-            return Err(Rejection::Forbidden(
-                "analysts may read the event log but not act in conversations",
-            ));
+            return Err(Rejection::Forbidden("analysts may read the event log but not act in conversations"));
         }
         match command {
-            C::Create {
-                title,
-                kind,
-                participants,
-                application_id,
-                job_id,
-            } => self.decide_create(
-                actor,
-                title,
-                *kind,
-                participants,
-                application_id,
-                job_id,
-                limits,
-            ),
+            C::Create { title, kind, participants, application_id, job_id } => {
+                self.decide_create(actor, title, *kind, participants, application_id, job_id, limits)
+            }
             C::RecordApplicationStatus(update) => self.decide_application_status(actor, update),
             _ => {
                 // Every other command needs a conversation the actor can see.
@@ -246,10 +205,7 @@ impl Conversation {
             C::AddParticipant { user_id, role } => self.decide_add(user_id, *role, limits),
             C::RemoveParticipant { user_id } => self.decide_remove(actor, user_id),
             C::SendMessage { .. } => self.decide_send(actor, command, limits),
-            C::EditMessage {
-                message_id,
-                content,
-            } => {
+            C::EditMessage { message_id, content } => {
                 let facts = self.message(message_id)?;
                 if facts.sender.as_ref() != Some(&actor.user_id) {
                     return Err(Rejection::Forbidden("only the sender may edit a message"));
@@ -258,44 +214,28 @@ impl Conversation {
                     return Err(Rejection::Conflict("the message is deleted"));
                 }
                 let content = validate::content(content, limits)?;
-                Ok(append(ConversationEvent::MessageEdited {
-                    message_id: *message_id,
-                    content,
-                }))
+                Ok(append(ConversationEvent::MessageEdited { message_id: *message_id, content }))
             }
             C::DeleteMessage { message_id } => {
                 let facts = self.message(message_id)?;
                 let own = facts.sender.as_ref() == Some(&actor.user_id);
                 if !own && actor.role != Role::Service {
-                    return Err(Rejection::Forbidden(
-                        "only the sender or a service may delete a message",
-                    ));
+                    return Err(Rejection::Forbidden("only the sender or a service may delete a message"));
                 }
                 if facts.deleted {
                     return Ok(Decision::Unchanged(Unchanged::NothingToDo));
                 }
-                Ok(append(ConversationEvent::MessageDeleted {
-                    message_id: *message_id,
-                }))
+                Ok(append(ConversationEvent::MessageDeleted { message_id: *message_id }))
             }
-            C::MarkRead {
-                reader_id,
-                up_to_seq,
-            } => {
+            C::MarkRead { reader_id, up_to_seq } => {
                 let participant = self.acting_participant(actor, reader_id)?;
                 let up_to = up_to_seq.unwrap_or(self.last_seq).min(self.last_seq);
                 if up_to <= participant.read_up_to {
                     return Ok(Decision::Unchanged(Unchanged::NothingToDo));
                 }
-                Ok(append(ConversationEvent::MessagesRead {
-                    reader_id: reader_id.clone(),
-                    up_to_seq: up_to,
-                }))
+                Ok(append(ConversationEvent::MessagesRead { reader_id: reader_id.clone(), up_to_seq: up_to }))
             }
-            C::MarkDelivered {
-                recipient_id,
-                up_to_seq,
-            } => {
+            C::MarkDelivered { recipient_id, up_to_seq } => {
                 let participant = self.acting_participant(actor, recipient_id)?;
                 let up_to = (*up_to_seq).min(self.last_seq);
                 if up_to <= participant.delivered_up_to {
@@ -306,11 +246,7 @@ impl Conversation {
                     up_to_seq: up_to,
                 }))
             }
-            C::AddReaction {
-                message_id,
-                user_id,
-                emoji,
-            } => {
+            C::AddReaction { message_id, user_id, emoji } => {
                 self.acting_participant(actor, user_id)?;
                 let emoji = validate::emoji(emoji)?;
                 let facts = self.message(message_id)?;
@@ -330,11 +266,7 @@ impl Conversation {
                     emoji,
                 }))
             }
-            C::RemoveReaction {
-                message_id,
-                user_id,
-                emoji,
-            } => {
+            C::RemoveReaction { message_id, user_id, emoji } => {
                 self.acting_participant(actor, user_id)?;
                 let facts = self.message(message_id)?;
                 if !facts.reactions.contains(&(user_id.clone(), emoji.clone())) {
@@ -361,9 +293,7 @@ impl Conversation {
         if actor.role != Role::Service && &actor.user_id != user {
             return Err(Rejection::Forbidden("a user may act only for themselves"));
         }
-        self.participant(user).ok_or(Rejection::Forbidden(
-            "that user does not take part in the conversation",
-        ))
+        self.participant(user).ok_or(Rejection::Forbidden("that user does not take part in the conversation"))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -378,24 +308,18 @@ impl Conversation {
         limits: &Limits,
     ) -> Result<Decision, Rejection> {
         if actor.role != Role::Service && !participants.iter().any(|(u, _)| u == &actor.user_id) {
-            return Err(Rejection::Forbidden(
-                "the creator must take part unless it is a service",
-            ));
+            return Err(Rejection::Forbidden("the creator must take part unless it is a service"));
         }
         let mut seen = HashSet::new();
         for (user, _) in participants {
             if !seen.insert(user) {
-                return Err(
-                    Invalid::new("participant_ids", format!("{user} is named twice")).into(),
-                );
+                return Err(Invalid::new("participant_ids", format!("{user} is named twice")).into());
             }
         }
         if participants.len() < 2 {
-            return Err(Invalid::new(
-                "participant_ids",
-                "a conversation needs at least two participants",
-            )
-            .into());
+            return Err(
+                Invalid::new("participant_ids", "a conversation needs at least two participants").into()
+            );
         }
         if participants.len() > limits.max_participants {
             return Err(Invalid::new(
@@ -412,11 +336,9 @@ impl Conversation {
             .into());
         }
         if participants.iter().any(|(_, role)| *role == Role::Analyst) {
-            return Err(Invalid::new(
-                "participant_types",
-                "analysts cannot take part in conversations",
-            )
-            .into());
+            return Err(
+                Invalid::new("participant_types", "analysts cannot take part in conversations").into()
+            );
         }
         let title = validate::short_text("title", title.as_deref(), MAX_TITLE_CHARS)?;
         if self.exists() {
@@ -433,10 +355,7 @@ impl Conversation {
             kind,
             participants: participants
                 .iter()
-                .map(|(user_id, role)| ParticipantSpec {
-                    user_id: user_id.clone(),
-                    role: *role,
-                })
+                .map(|(user_id, role)| ParticipantSpec { user_id: user_id.clone(), role: *role })
                 .collect(),
             application_id: application_id.clone(),
             job_id: job_id.clone(),
@@ -444,16 +363,9 @@ impl Conversation {
         }))
     }
 
-    fn decide_add(
-        &self,
-        user: &UserId,
-        role: Role,
-        limits: &Limits,
-    ) -> Result<Decision, Rejection> {
+    fn decide_add(&self, user: &UserId, role: Role, limits: &Limits) -> Result<Decision, Rejection> {
         if self.kind == Some(ConversationKind::Direct) {
-            return Err(Rejection::Conflict(
-                "a direct conversation has exactly two participants",
-            ));
+            return Err(Rejection::Conflict("a direct conversation has exactly two participants"));
         }
         if role == Role::Analyst {
             return Err(Invalid::new("role", "analysts cannot take part in conversations").into());
@@ -462,30 +374,21 @@ impl Conversation {
             return Ok(Decision::Unchanged(Unchanged::NothingToDo));
         }
         if self.active_participants().count() >= limits.max_participants {
-            return Err(Rejection::Conflict(
-                "the conversation has the most participants allowed",
-            ));
+            return Err(Rejection::Conflict("the conversation has the most participants allowed"));
         }
-        Ok(append(ConversationEvent::ParticipantAdded {
-            user_id: user.clone(),
-            role,
-        }))
+        Ok(append(ConversationEvent::ParticipantAdded { user_id: user.clone(), role }))
     }
 
     fn decide_remove(&self, actor: &Actor, user: &UserId) -> Result<Decision, Rejection> {
         let leaving = &actor.user_id == user;
         let may_remove_others = matches!(actor.role, Role::Service | Role::Recruiter);
         if !leaving && !may_remove_others {
-            return Err(Rejection::Forbidden(
-                "only recruiters and services may remove someone else",
-            ));
+            return Err(Rejection::Forbidden("only recruiters and services may remove someone else"));
         }
         if !self.is_active_participant(user) {
             return Err(Rejection::ParticipantNotFound);
         }
-        Ok(append(ConversationEvent::ParticipantRemoved {
-            user_id: user.clone(),
-        }))
+        Ok(append(ConversationEvent::ParticipantRemoved { user_id: user.clone() }))
     }
 
     fn decide_send(
@@ -519,23 +422,15 @@ impl Conversation {
         if let Some(reply) = reply_to
             && !self.messages.contains_key(reply)
         {
-            return Err(
-                Invalid::new("reply_to", "must name a message in the same conversation").into(),
-            );
+            return Err(Invalid::new("reply_to", "must name a message in the same conversation").into());
         }
         if attachments.len() > MAX_ATTACHMENTS {
-            return Err(Invalid::new(
-                "attachment_ids",
-                format!("at most {MAX_ATTACHMENTS} attachments"),
-            )
-            .into());
+            return Err(
+                Invalid::new("attachment_ids", format!("at most {MAX_ATTACHMENTS} attachments")).into()
+            );
         }
         if *kind == MessageKind::File && attachments.is_empty() {
-            return Err(Invalid::new(
-                "attachment_ids",
-                "a file message needs at least one attachment",
-            )
-            .into());
+            return Err(Invalid::new("attachment_ids", "a file message needs at least one attachment").into());
         }
         if self.messages.contains_key(message_id) {
             return Err(Rejection::Conflict("a message with this id exists"));
@@ -558,17 +453,14 @@ impl Conversation {
         update: &ApplicationUpdate,
     ) -> Result<Decision, Rejection> {
         if actor.role != Role::Service {
-            return Err(Rejection::Forbidden(
-                "only a service may record application events",
-            ));
+            return Err(Rejection::Forbidden("only a service may record application events"));
         }
         if update.candidate_id == update.recruiter_id {
             return Err(Invalid::new("recruiter_id", "must differ from candidate_id").into());
         }
         let status = validate::short_text("status", Some(&update.status), 100)?
             .ok_or_else(|| Invalid::new("status", "must not be empty"))?;
-        let job_title =
-            validate::short_text("job_title", update.job_title.as_deref(), MAX_TITLE_CHARS)?;
+        let job_title = validate::short_text("job_title", update.job_title.as_deref(), MAX_TITLE_CHARS)?;
         let message_id = MessageId::for_ats_event(&update.ats_event_id);
         if self.messages.contains_key(&message_id) {
             return Ok(Decision::Unchanged(Unchanged::NothingToDo));
@@ -581,25 +473,15 @@ impl Conversation {
                 title: job_title.clone(),
                 kind: ConversationKind::Group,
                 participants: vec![
-                    ParticipantSpec {
-                        user_id: update.candidate_id.clone(),
-                        role: Role::Applicant,
-                    },
-                    ParticipantSpec {
-                        user_id: update.recruiter_id.clone(),
-                        role: Role::Recruiter,
-                    },
+                    ParticipantSpec { user_id: update.candidate_id.clone(), role: Role::Applicant },
+                    ParticipantSpec { user_id: update.recruiter_id.clone(), role: Role::Recruiter },
                 ],
                 application_id: Some(update.application_id.clone()),
                 job_id: update.job_id.clone(),
                 created_by: actor.user_id.clone(),
             });
         }
-        let update = ApplicationUpdate {
-            status,
-            job_title,
-            ..update.clone()
-        };
+        let update = ApplicationUpdate { status, job_title, ..update.clone() };
         events.push(ConversationEvent::ApplicationStatusReceived {
             message_id,
             text: update.text(),

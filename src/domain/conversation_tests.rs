@@ -13,10 +13,7 @@ fn user(id: &str) -> UserId {
 }
 
 fn actor(id: &str, role: Role) -> Actor {
-    Actor {
-        user_id: user(id),
-        role,
-    }
+    Actor { user_id: user(id), role }
 }
 
 fn recruiter() -> Actor {
@@ -48,14 +45,8 @@ fn created() -> ConversationEvent {
         title: Some("Backend role".into()),
         kind: ConversationKind::Group,
         participants: vec![
-            ParticipantSpec {
-                user_id: user("rita"),
-                role: Role::Recruiter,
-            },
-            ParticipantSpec {
-                user_id: user("abe"),
-                role: Role::Applicant,
-            },
+            ParticipantSpec { user_id: user("rita"), role: Role::Recruiter },
+            ParticipantSpec { user_id: user("abe"), role: Role::Applicant },
         ],
         application_id: None,
         job_id: None,
@@ -67,11 +58,7 @@ fn sent(id: u128, sender: &str, client_id: Option<&str>) -> ConversationEvent {
     ConversationEvent::MessageSent {
         message_id: MessageId(uuid::Uuid::from_u128(id)),
         sender_id: user(sender),
-        sender_role: if sender == "rita" {
-            Role::Recruiter
-        } else {
-            Role::Applicant
-        },
+        sender_role: if sender == "rita" { Role::Recruiter } else { Role::Applicant },
         kind: MessageKind::Text,
         content: "hello".into(),
         reply_to: None,
@@ -92,11 +79,7 @@ fn send(sender: &str, content: &str, client_id: Option<&str>) -> ConversationCom
     }
 }
 
-fn when(
-    state: &Conversation,
-    who: &Actor,
-    command: ConversationCommand,
-) -> Result<Decision, Rejection> {
+fn when(state: &Conversation, who: &Actor, command: ConversationCommand) -> Result<Decision, Rejection> {
     state.decide(who, &command, &Limits::default())
 }
 
@@ -113,10 +96,7 @@ fn creating_a_conversation_records_who_takes_part() {
         ConversationCommand::Create {
             title: Some("  Backend role ".into()),
             kind: ConversationKind::Group,
-            participants: vec![
-                (user("rita"), Role::Recruiter),
-                (user("abe"), Role::Applicant),
-            ],
+            participants: vec![(user("rita"), Role::Recruiter), (user("abe"), Role::Applicant)],
             application_id: None,
             job_id: None,
         },
@@ -143,10 +123,7 @@ fn a_creator_who_is_not_a_service_must_take_part() {
 #[test]
 fn participant_lists_with_duplicates_or_one_member_are_invalid() {
     for participants in [
-        vec![
-            (user("rita"), Role::Recruiter),
-            (user("rita"), Role::Recruiter),
-        ],
+        vec![(user("rita"), Role::Recruiter), (user("rita"), Role::Recruiter)],
         vec![(user("rita"), Role::Recruiter)],
     ] {
         let decision = when(
@@ -193,10 +170,7 @@ fn creating_an_existing_conversation_again_finds_it() {
         ConversationCommand::Create {
             title: None,
             kind: ConversationKind::Direct,
-            participants: vec![
-                (user("rita"), Role::Recruiter),
-                (user("abe"), Role::Applicant),
-            ],
+            participants: vec![(user("rita"), Role::Recruiter), (user("abe"), Role::Applicant)],
             application_id: None,
             job_id: None,
         },
@@ -208,15 +182,8 @@ fn creating_an_existing_conversation_again_finds_it() {
 fn a_participant_sends_a_trimmed_message() {
     let state = given(&[created()]);
     let decision = when(&state, &applicant(), send("abe", "  hello  ", Some("c1"))).unwrap();
-    let Decision::Append(events) = decision else {
-        panic!("expected events")
-    };
-    let ConversationEvent::MessageSent {
-        content,
-        sender_role,
-        ..
-    } = &events[0]
-    else {
+    let Decision::Append(events) = decision else { panic!("expected events") };
+    let ConversationEvent::MessageSent { content, sender_role, .. } = &events[0] else {
         panic!("expected a message")
     };
     assert_eq!(content, "hello");
@@ -225,12 +192,7 @@ fn a_participant_sends_a_trimmed_message() {
 
 #[test]
 fn sending_after_leaving_is_rejected_as_not_found() {
-    let state = given(&[
-        created(),
-        ConversationEvent::ParticipantRemoved {
-            user_id: user("abe"),
-        },
-    ]);
+    let state = given(&[created(), ConversationEvent::ParticipantRemoved { user_id: user("abe") }]);
     let decision = when(&state, &applicant(), send("abe", "hi", None));
     assert_eq!(decision, Err(Rejection::ConversationNotFound));
 }
@@ -239,10 +201,7 @@ fn sending_after_leaving_is_rejected_as_not_found() {
 fn a_stranger_cannot_learn_that_a_conversation_exists() {
     let state = given(&[created()]);
     let stranger = actor("eve", Role::Applicant);
-    assert_eq!(
-        when(&state, &stranger, send("eve", "hi", None)),
-        Err(Rejection::ConversationNotFound)
-    );
+    assert_eq!(when(&state, &stranger, send("eve", "hi", None)), Err(Rejection::ConversationNotFound));
 }
 
 #[test]
@@ -263,10 +222,7 @@ fn a_service_may_send_on_behalf_of_a_participant() {
 fn a_repeated_client_msg_id_returns_the_original_message() {
     let state = given(&[created(), sent(7, "abe", Some("c1"))]);
     let decision = when(&state, &applicant(), send("abe", "hello again", Some("c1")));
-    assert_eq!(
-        decision,
-        Ok(Decision::Unchanged(Unchanged::AlreadySent(mid(7))))
-    );
+    assert_eq!(decision, Ok(Decision::Unchanged(Unchanged::AlreadySent(mid(7)))));
 }
 
 #[test]
@@ -289,10 +245,7 @@ fn a_reply_must_name_a_message_of_the_same_conversation() {
     if let ConversationCommand::SendMessage { reply_to, .. } = &mut command {
         *reply_to = Some(mid(7));
     }
-    assert!(matches!(
-        when(&state, &recruiter(), command),
-        Ok(Decision::Append(_))
-    ));
+    assert!(matches!(when(&state, &recruiter(), command), Ok(Decision::Append(_))));
 }
 
 #[test]
@@ -302,10 +255,7 @@ fn a_file_message_needs_an_attachment_and_at_most_ten() {
     if let ConversationCommand::SendMessage { kind, .. } = &mut command {
         *kind = MessageKind::File;
     }
-    assert!(matches!(
-        when(&state, &applicant(), command.clone()),
-        Err(Rejection::Invalid(_))
-    ));
+    assert!(matches!(when(&state, &applicant(), command.clone()), Err(Rejection::Invalid(_))));
     let attachment = AttachmentRef {
         id: AttachmentId(uuid::Uuid::from_u128(5)),
         name: "cv.pdf".into(),
@@ -315,30 +265,18 @@ fn a_file_message_needs_an_attachment_and_at_most_ten() {
     if let ConversationCommand::SendMessage { attachments, .. } = &mut command {
         *attachments = vec![attachment.clone(); 11];
     }
-    assert!(matches!(
-        when(&state, &applicant(), command.clone()),
-        Err(Rejection::Invalid(_))
-    ));
+    assert!(matches!(when(&state, &applicant(), command.clone()), Err(Rejection::Invalid(_))));
     if let ConversationCommand::SendMessage { attachments, .. } = &mut command {
         *attachments = vec![attachment];
     }
-    assert!(matches!(
-        when(&state, &applicant(), command),
-        Ok(Decision::Append(_))
-    ));
+    assert!(matches!(when(&state, &applicant(), command), Ok(Decision::Append(_))));
 }
 
 #[test]
 fn only_the_sender_edits_and_never_a_deleted_message() {
     let state = given(&[created(), sent(7, "abe", None)]);
-    let edit = ConversationCommand::EditMessage {
-        message_id: mid(7),
-        content: "fixed".into(),
-    };
-    assert!(matches!(
-        when(&state, &recruiter(), edit.clone()),
-        Err(Rejection::Forbidden(_))
-    ));
+    let edit = ConversationCommand::EditMessage { message_id: mid(7), content: "fixed".into() };
+    assert!(matches!(when(&state, &recruiter(), edit.clone()), Err(Rejection::Forbidden(_))));
     assert_eq!(
         when(&state, &applicant(), edit.clone()),
         Ok(Decision::Append(vec![ConversationEvent::MessageEdited {
@@ -346,38 +284,20 @@ fn only_the_sender_edits_and_never_a_deleted_message() {
             content: "fixed".into()
         }]))
     );
-    let deleted = given(&[
-        created(),
-        sent(7, "abe", None),
-        ConversationEvent::MessageDeleted { message_id: mid(7) },
-    ]);
-    assert!(matches!(
-        when(&deleted, &applicant(), edit),
-        Err(Rejection::Conflict(_))
-    ));
+    let deleted =
+        given(&[created(), sent(7, "abe", None), ConversationEvent::MessageDeleted { message_id: mid(7) }]);
+    assert!(matches!(when(&deleted, &applicant(), edit), Err(Rejection::Conflict(_))));
 }
 
 #[test]
 fn the_sender_or_a_service_deletes_and_deleting_twice_changes_nothing() {
     let state = given(&[created(), sent(7, "abe", None)]);
     let delete = ConversationCommand::DeleteMessage { message_id: mid(7) };
-    assert!(matches!(
-        when(&state, &recruiter(), delete.clone()),
-        Err(Rejection::Forbidden(_))
-    ));
-    assert!(matches!(
-        when(&state, &service(), delete.clone()),
-        Ok(Decision::Append(_))
-    ));
-    let deleted = given(&[
-        created(),
-        sent(7, "abe", None),
-        ConversationEvent::MessageDeleted { message_id: mid(7) },
-    ]);
-    assert_eq!(
-        when(&deleted, &applicant(), delete),
-        Ok(Decision::Unchanged(Unchanged::NothingToDo))
-    );
+    assert!(matches!(when(&state, &recruiter(), delete.clone()), Err(Rejection::Forbidden(_))));
+    assert!(matches!(when(&state, &service(), delete.clone()), Ok(Decision::Append(_))));
+    let deleted =
+        given(&[created(), sent(7, "abe", None), ConversationEvent::MessageDeleted { message_id: mid(7) }]);
+    assert_eq!(when(&deleted, &applicant(), delete), Ok(Decision::Unchanged(Unchanged::NothingToDo)));
 }
 
 #[test]
@@ -387,33 +307,21 @@ fn a_read_marker_never_moves_backwards_and_never_past_the_end() {
         when(
             &state,
             &applicant(),
-            ConversationCommand::MarkRead {
-                reader_id: user("abe"),
-                up_to_seq: Some(50)
-            }
+            ConversationCommand::MarkRead { reader_id: user("abe"), up_to_seq: Some(50) }
         ),
-        Ok(Decision::Append(vec![ConversationEvent::MessagesRead {
-            reader_id: user("abe"),
-            up_to_seq: 3
-        }]))
+        Ok(Decision::Append(vec![ConversationEvent::MessagesRead { reader_id: user("abe"), up_to_seq: 3 }]))
     );
     let read = given(&[
         created(),
         sent(7, "rita", None),
         sent(8, "rita", None),
-        ConversationEvent::MessagesRead {
-            reader_id: user("abe"),
-            up_to_seq: 3,
-        },
+        ConversationEvent::MessagesRead { reader_id: user("abe"), up_to_seq: 3 },
     ]);
     assert_eq!(
         when(
             &read,
             &applicant(),
-            ConversationCommand::MarkRead {
-                reader_id: user("abe"),
-                up_to_seq: Some(2)
-            }
+            ConversationCommand::MarkRead { reader_id: user("abe"), up_to_seq: Some(2) }
         ),
         Ok(Decision::Unchanged(Unchanged::NothingToDo))
     );
@@ -422,37 +330,18 @@ fn a_read_marker_never_moves_backwards_and_never_past_the_end() {
 #[test]
 fn one_reaction_per_user_per_emoji() {
     let state = given(&[created(), sent(7, "rita", None)]);
-    let react = ConversationCommand::AddReaction {
-        message_id: mid(7),
-        user_id: user("abe"),
-        emoji: "👍".into(),
-    };
-    assert!(matches!(
-        when(&state, &applicant(), react.clone()),
-        Ok(Decision::Append(_))
-    ));
+    let react =
+        ConversationCommand::AddReaction { message_id: mid(7), user_id: user("abe"), emoji: "👍".into() };
+    assert!(matches!(when(&state, &applicant(), react.clone()), Ok(Decision::Append(_))));
     let reacted = given(&[
         created(),
         sent(7, "rita", None),
-        ConversationEvent::ReactionAdded {
-            message_id: mid(7),
-            user_id: user("abe"),
-            emoji: "👍".into(),
-        },
+        ConversationEvent::ReactionAdded { message_id: mid(7), user_id: user("abe"), emoji: "👍".into() },
     ]);
-    assert_eq!(
-        when(&reacted, &applicant(), react),
-        Ok(Decision::Unchanged(Unchanged::NothingToDo))
-    );
-    let bad = ConversationCommand::AddReaction {
-        message_id: mid(7),
-        user_id: user("abe"),
-        emoji: "nope".into(),
-    };
-    assert!(matches!(
-        when(&state, &applicant(), bad),
-        Err(Rejection::Invalid(_))
-    ));
+    assert_eq!(when(&reacted, &applicant(), react), Ok(Decision::Unchanged(Unchanged::NothingToDo)));
+    let bad =
+        ConversationCommand::AddReaction { message_id: mid(7), user_id: user("abe"), emoji: "nope".into() };
+    assert!(matches!(when(&state, &applicant(), bad), Err(Rejection::Invalid(_))));
 }
 
 #[test]
@@ -460,42 +349,22 @@ fn reacting_after_leaving_is_rejected() {
     let state = given(&[
         created(),
         sent(7, "rita", None),
-        ConversationEvent::ParticipantRemoved {
-            user_id: user("abe"),
-        },
+        ConversationEvent::ParticipantRemoved { user_id: user("abe") },
     ]);
-    let react = ConversationCommand::AddReaction {
-        message_id: mid(7),
-        user_id: user("abe"),
-        emoji: "👍".into(),
-    };
-    assert_eq!(
-        when(&state, &applicant(), react),
-        Err(Rejection::ConversationNotFound)
-    );
+    let react =
+        ConversationCommand::AddReaction { message_id: mid(7), user_id: user("abe"), emoji: "👍".into() };
+    assert_eq!(when(&state, &applicant(), react), Err(Rejection::ConversationNotFound));
 }
 
 #[test]
 fn applicants_may_leave_but_not_remove_others() {
     let state = given(&[created()]);
     assert!(matches!(
-        when(
-            &state,
-            &applicant(),
-            ConversationCommand::RemoveParticipant {
-                user_id: user("rita")
-            }
-        ),
+        when(&state, &applicant(), ConversationCommand::RemoveParticipant { user_id: user("rita") }),
         Err(Rejection::Forbidden(_))
     ));
     assert!(matches!(
-        when(
-            &state,
-            &applicant(),
-            ConversationCommand::RemoveParticipant {
-                user_id: user("abe")
-            }
-        ),
+        when(&state, &applicant(), ConversationCommand::RemoveParticipant { user_id: user("abe") }),
         Ok(Decision::Append(_))
     ));
 }
@@ -506,14 +375,8 @@ fn nobody_joins_a_direct_conversation() {
         title: None,
         kind: ConversationKind::Direct,
         participants: vec![
-            ParticipantSpec {
-                user_id: user("rita"),
-                role: Role::Recruiter,
-            },
-            ParticipantSpec {
-                user_id: user("abe"),
-                role: Role::Applicant,
-            },
+            ParticipantSpec { user_id: user("rita"), role: Role::Recruiter },
+            ParticipantSpec { user_id: user("abe"), role: Role::Applicant },
         ],
         application_id: None,
         job_id: None,
@@ -524,10 +387,7 @@ fn nobody_joins_a_direct_conversation() {
         when(
             &state,
             &recruiter(),
-            ConversationCommand::AddParticipant {
-                user_id: user("cy"),
-                role: Role::Applicant
-            }
+            ConversationCommand::AddParticipant { user_id: user("cy"), role: Role::Applicant }
         ),
         Err(Rejection::Conflict(_))
     ));
@@ -537,10 +397,7 @@ fn nobody_joins_a_direct_conversation() {
 fn analysts_never_act_in_conversations() {
     let state = given(&[created()]);
     let analyst = actor("ana", Role::Analyst);
-    assert!(matches!(
-        when(&state, &analyst, send("ana", "hi", None)),
-        Err(Rejection::Forbidden(_))
-    ));
+    assert!(matches!(when(&state, &analyst, send("ana", "hi", None)), Err(Rejection::Forbidden(_))));
 }
 
 fn ats_update(event_id: &str, change: ApplicationChange) -> ApplicationUpdate {
@@ -562,28 +419,17 @@ fn the_first_ats_event_opens_the_conversation_and_posts_a_system_message() {
     let decision = when(
         &given(&[]),
         &service(),
-        ConversationCommand::RecordApplicationStatus(ats_update(
-            "e1",
-            ApplicationChange::Submitted,
-        )),
+        ConversationCommand::RecordApplicationStatus(ats_update("e1", ApplicationChange::Submitted)),
     )
     .unwrap();
-    let Decision::Append(events) = decision else {
-        panic!("expected events")
-    };
+    let Decision::Append(events) = decision else { panic!("expected events") };
     assert_eq!(events.len(), 2);
     assert!(matches!(events[0], ConversationEvent::Created { .. }));
-    let ConversationEvent::ApplicationStatusReceived {
-        text, message_id, ..
-    } = &events[1]
-    else {
+    let ConversationEvent::ApplicationStatusReceived { text, message_id, .. } = &events[1] else {
         panic!("expected the status")
     };
     assert_eq!(text, "Application submitted for Rust engineer.");
-    assert_eq!(
-        *message_id,
-        MessageId::for_ats_event(&ExternalId::parse("e1").unwrap())
-    );
+    assert_eq!(*message_id, MessageId::for_ats_event(&ExternalId::parse("e1").unwrap()));
 }
 
 #[test]
@@ -591,10 +437,7 @@ fn a_replayed_ats_event_changes_nothing() {
     let Ok(Decision::Append(events)) = when(
         &given(&[]),
         &service(),
-        ConversationCommand::RecordApplicationStatus(ats_update(
-            "e1",
-            ApplicationChange::Submitted,
-        )),
+        ConversationCommand::RecordApplicationStatus(ats_update("e1", ApplicationChange::Submitted)),
     ) else {
         panic!("expected events")
     };
@@ -602,23 +445,15 @@ fn a_replayed_ats_event_changes_nothing() {
     let again = when(
         &state,
         &service(),
-        ConversationCommand::RecordApplicationStatus(ats_update(
-            "e1",
-            ApplicationChange::Submitted,
-        )),
+        ConversationCommand::RecordApplicationStatus(ats_update("e1", ApplicationChange::Submitted)),
     );
     assert_eq!(again, Ok(Decision::Unchanged(Unchanged::NothingToDo)));
     let next = when(
         &state,
         &service(),
-        ConversationCommand::RecordApplicationStatus(ats_update(
-            "e2",
-            ApplicationChange::StatusChanged,
-        )),
+        ConversationCommand::RecordApplicationStatus(ats_update("e2", ApplicationChange::StatusChanged)),
     );
-    let Ok(Decision::Append(events)) = next else {
-        panic!("expected one event")
-    };
+    let Ok(Decision::Append(events)) = next else { panic!("expected one event") };
     assert_eq!(events.len(), 1);
 }
 
@@ -627,10 +462,7 @@ fn only_a_service_records_ats_events() {
     let decision = when(
         &given(&[]),
         &recruiter(),
-        ConversationCommand::RecordApplicationStatus(ats_update(
-            "e1",
-            ApplicationChange::Submitted,
-        )),
+        ConversationCommand::RecordApplicationStatus(ats_update("e1", ApplicationChange::Submitted)),
     );
     assert!(matches!(decision, Err(Rejection::Forbidden(_))));
 }

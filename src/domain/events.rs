@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ids::{
-    AttachmentId, ClientMsgId, ConversationId, EventId, ExternalId, MessageId, Role, UserId,
-};
+use super::ids::{AttachmentId, ClientMsgId, ConversationId, EventId, ExternalId, MessageId, Role, UserId};
 
 /// Who caused an event: the authenticated principal, which for a service acting on behalf of
 /// a user is the service itself.
@@ -197,10 +195,7 @@ impl ConversationEvent {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum UserEvent {
-    ProfileUpdated {
-        name: Option<String>,
-        role: Option<Role>,
-    },
+    ProfileUpdated { name: Option<String>, role: Option<Role> },
 }
 
 impl UserEvent {
@@ -223,16 +218,8 @@ impl Event {
 /// Short-lived signals in `PARLEY_SIGNALS`: not part of history, never projected.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Signal {
-    TypingChanged {
-        conversation_id: ConversationId,
-        user_id: UserId,
-        is_typing: bool,
-    },
-    PresenceChanged {
-        user_id: UserId,
-        online: bool,
-        last_seen: DateTime<Utc>,
-    },
+    TypingChanged { conversation_id: ConversationId, user_id: UserId, is_typing: bool },
+    PresenceChanged { user_id: UserId, online: bool, last_seen: DateTime<Utc> },
 }
 
 impl Signal {

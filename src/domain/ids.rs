@@ -116,16 +116,13 @@ impl UserId {
     pub fn parse(text: &str) -> Result<Self, Invalid> {
         let valid = !text.is_empty()
             && text.len() <= Self::MAX_LEN
-            && text.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'@' | b'-')
-            });
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'@' | b'-'));
         if valid {
             Ok(Self(text.to_owned()))
         } else {
-            Err(Invalid::new(
-                "user_id",
-                "must be 1 to 64 characters of A-Z a-z 0-9 _ . : @ -",
-            ))
+            Err(Invalid::new("user_id", "must be 1 to 64 characters of A-Z a-z 0-9 _ . : @ -"))
         }
     }
 
@@ -157,16 +154,12 @@ impl ExternalId {
     pub const MAX_LEN: usize = 128;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        let valid = !text.is_empty()
-            && text.len() <= Self::MAX_LEN
-            && text.bytes().all(|b| b.is_ascii_graphic());
+        let valid =
+            !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(|b| b.is_ascii_graphic());
         if valid {
             Ok(Self(text.to_owned()))
         } else {
-            Err(Invalid::new(
-                "id",
-                "must be 1 to 128 printable ASCII characters without spaces",
-            ))
+            Err(Invalid::new("id", "must be 1 to 128 printable ASCII characters without spaces"))
         }
     }
 
@@ -197,16 +190,12 @@ impl ClientMsgId {
     pub const MAX_LEN: usize = 128;
 
     pub fn parse(text: &str) -> Result<Self, Invalid> {
-        let valid = !text.is_empty()
-            && text.len() <= Self::MAX_LEN
-            && text.bytes().all(|b| b.is_ascii_graphic());
+        let valid =
+            !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(|b| b.is_ascii_graphic());
         if valid {
             Ok(Self(text.to_owned()))
         } else {
-            Err(Invalid::new(
-                "client_msg_id",
-                "must be 1 to 128 printable ASCII characters without spaces",
-            ))
+            Err(Invalid::new("client_msg_id", "must be 1 to 128 printable ASCII characters without spaces"))
         }
     }
 
@@ -250,10 +239,7 @@ impl Role {
             "applicant" => Ok(Role::Applicant),
             "service" => Ok(Role::Service),
             "analyst" => Ok(Role::Analyst),
-            _ => Err(Invalid::new(
-                "role",
-                "must be one of recruiter, applicant, service, analyst",
-            )),
+            _ => Err(Invalid::new("role", "must be one of recruiter, applicant, service, analyst")),
         }
     }
 }
@@ -288,37 +274,19 @@ mod tests {
     fn the_direct_conversation_id_ignores_the_order_of_the_pair() {
         let a = UserId::parse("alice").unwrap();
         let b = UserId::parse("bob").unwrap();
-        assert_eq!(
-            ConversationId::direct(&a, &b),
-            ConversationId::direct(&b, &a)
-        );
+        assert_eq!(ConversationId::direct(&a, &b), ConversationId::direct(&b, &a));
         let c = UserId::parse("carol").unwrap();
-        assert_ne!(
-            ConversationId::direct(&a, &b),
-            ConversationId::direct(&a, &c)
-        );
+        assert_ne!(ConversationId::direct(&a, &b), ConversationId::direct(&a, &c));
     }
 
     #[test]
     fn name_based_ids_are_stable_across_releases() {
         // Persisted in the log: a change here would split existing conversations in two.
         let app = ExternalId::parse("app-42").unwrap();
-        assert_eq!(
-            ConversationId::for_application(&app).to_string(),
-            "d16cc902-55cc-50c6-a789-de15c1dab2eb"
-        );
-        let (a, b) = (
-            UserId::parse("alice").unwrap(),
-            UserId::parse("bob").unwrap(),
-        );
-        assert_eq!(
-            ConversationId::direct(&a, &b).to_string(),
-            "d664d088-6fd8-57e7-a3f1-71f8e5bb8d6a"
-        );
+        assert_eq!(ConversationId::for_application(&app).to_string(), "d16cc902-55cc-50c6-a789-de15c1dab2eb");
+        let (a, b) = (UserId::parse("alice").unwrap(), UserId::parse("bob").unwrap());
+        assert_eq!(ConversationId::direct(&a, &b).to_string(), "d664d088-6fd8-57e7-a3f1-71f8e5bb8d6a");
         let event = ExternalId::parse("evt-1").unwrap();
-        assert_eq!(
-            MessageId::for_ats_event(&event).to_string(),
-            "cb7a3e3c-447d-5060-9374-613320e7431a"
-        );
+        assert_eq!(MessageId::for_ats_event(&event).to_string(), "cb7a3e3c-447d-5060-9374-613320e7431a");
     }
 }

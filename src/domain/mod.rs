@@ -15,9 +15,7 @@ pub use events::{
     Actor, ApplicationChange, AttachmentRef, ConversationEvent, ConversationKind, Envelope, Event,
     MessageKind, ParticipantSpec, Signal, UserEvent,
 };
-pub use ids::{
-    AttachmentId, ClientMsgId, ConversationId, EventId, ExternalId, MessageId, Role, UserId,
-};
+pub use ids::{AttachmentId, ClientMsgId, ConversationId, EventId, ExternalId, MessageId, Role, UserId};
 
 /// A field that fails validation, with a message a client developer can act on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -29,10 +27,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 
     /// The same complaint about another field (an id parser names its type, the caller knows
@@ -72,9 +67,6 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_content_chars: 16_384,
-            max_participants: 100,
-        }
+        Self { max_content_chars: 16_384, max_participants: 100 }
     }
 }

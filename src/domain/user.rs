@@ -16,9 +16,7 @@ pub fn decide_profile_update(
 ) -> Result<UserEvent, Rejection> {
     let is_self = &actor.user_id == user;
     if actor.role != Role::Service && !is_self {
-        return Err(Rejection::Forbidden(
-            "only a service may change another user's profile",
-        ));
+        return Err(Rejection::Forbidden("only a service may change another user's profile"));
     }
     if role.is_some() && actor.role != Role::Service {
         return Err(Rejection::Forbidden("only a service may set a role"));
@@ -35,10 +33,7 @@ mod tests {
     use super::*;
 
     fn actor(id: &str, role: Role) -> Actor {
-        Actor {
-            user_id: UserId::parse(id).unwrap(),
-            role,
-        }
+        Actor { user_id: UserId::parse(id).unwrap(), role }
     }
 
     #[test]
@@ -48,10 +43,7 @@ mod tests {
         let abe = actor("abe", Role::Applicant);
         assert_eq!(
             decide_profile_update(&abe, &me, Some(" Abe "), None),
-            Ok(UserEvent::ProfileUpdated {
-                name: Some("Abe".into()),
-                role: None
-            })
+            Ok(UserEvent::ProfileUpdated { name: Some("Abe".into()), role: None })
         );
         assert!(decide_profile_update(&abe, &other, Some("x"), None).is_err());
         assert!(decide_profile_update(&abe, &me, Some("Abe"), Some(Role::Recruiter)).is_err());
@@ -64,10 +56,7 @@ mod tests {
         let other = UserId::parse("rita").unwrap();
         assert_eq!(
             decide_profile_update(&ats, &other, Some("Rita"), Some(Role::Recruiter)),
-            Ok(UserEvent::ProfileUpdated {
-                name: Some("Rita".into()),
-                role: Some(Role::Recruiter)
-            })
+            Ok(UserEvent::ProfileUpdated { name: Some("Rita".into()), role: Some(Role::Recruiter) })
         );
     }
 }

@@ -12,10 +12,7 @@ pub fn content(raw: &str, limits: &Limits) -> Result<String, Invalid> {
     if chars > limits.max_content_chars {
         return Err(Invalid::new(
             "content",
-            format!(
-                "must be at most {} characters, is {chars}",
-                limits.max_content_chars
-            ),
+            format!("must be at most {} characters, is {chars}", limits.max_content_chars),
         ));
     }
     if trimmed.chars().any(|c| c == '\0') {
@@ -25,21 +22,14 @@ pub fn content(raw: &str, limits: &Limits) -> Result<String, Invalid> {
 }
 
 /// An optional short text such as a title or display name: trimmed, empty means none.
-pub fn short_text(
-    field: &str,
-    raw: Option<&str>,
-    max_chars: usize,
-) -> Result<Option<String>, Invalid> {
+pub fn short_text(field: &str, raw: Option<&str>, max_chars: usize) -> Result<Option<String>, Invalid> {
     let Some(raw) = raw else { return Ok(None) };
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Ok(None);
     }
     if trimmed.chars().count() > max_chars {
-        return Err(Invalid::new(
-            field,
-            format!("must be at most {max_chars} characters"),
-        ));
+        return Err(Invalid::new(field, format!("must be at most {max_chars} characters")));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(Invalid::new(field, "must not contain control characters"));
@@ -49,31 +39,14 @@ pub fn short_text(
 
 /// A reaction: one emoji grapheme, or a short `:name:` code.
 pub fn emoji(raw: &str) -> Result<String, Invalid> {
-    let invalid = || {
-        Invalid::new(
-            "emoji",
-            "must be a single emoji or a :name: of 1 to 32 letters, digits, _ + -",
-        )
-    };
-    if let Some(name) = raw
-        .strip_prefix(':')
-        .and_then(|rest| rest.strip_suffix(':'))
-    {
+    let invalid =
+        || Invalid::new("emoji", "must be a single emoji or a :name: of 1 to 32 letters, digits, _ + -");
+    if let Some(name) = raw.strip_prefix(':').and_then(|rest| rest.strip_suffix(':')) {
         let ok = (1..=32).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-'));
-        return if ok {
-            Ok(raw.to_owned())
-        } else {
-            Err(invalid())
-        };
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-'));
+        return if ok { Ok(raw.to_owned()) } else { Err(invalid()) };
     }
-    if is_single_emoji(raw) {
-        Ok(raw.to_owned())
-    } else {
-        Err(invalid())
-    }
+    if is_single_emoji(raw) { Ok(raw.to_owned()) } else { Err(invalid()) }
 }
 
 /// One extended grapheme cluster made of emoji code points and their joiners and modifiers.
@@ -143,10 +116,7 @@ mod tests {
 
     #[test]
     fn content_is_trimmed_and_bounded_in_characters_not_bytes() {
-        let limits = Limits {
-            max_content_chars: 3,
-            ..Limits::default()
-        };
+        let limits = Limits { max_content_chars: 3, ..Limits::default() };
         assert_eq!(content("  hé!  ", &limits).unwrap(), "hé!");
         assert!(content("   ", &limits).is_err());
         assert!(content("four", &limits).is_err());
@@ -176,10 +146,7 @@ mod tests {
     #[test]
     fn short_texts_treat_blank_as_absent() {
         assert_eq!(short_text("title", Some("  "), 10).unwrap(), None);
-        assert_eq!(
-            short_text("title", Some(" Hi "), 10).unwrap(),
-            Some("Hi".into())
-        );
+        assert_eq!(short_text("title", Some(" Hi "), 10).unwrap(), Some("Hi".into()));
         assert!(short_text("title", Some("x".repeat(11).as_str()), 10).is_err());
     }
 }

@@ -25,24 +25,39 @@ pub struct Embedded {
     pub database_url: Option<String>,
     stop: CancellationToken,
     supervisors: Vec<tokio::task::JoinHandle<()>>,
+    address_file: std::path::PathBuf,
+}
+
+/// Where the running embedded servers can be reached, for other `parley` commands run from
+/// the same directory (`parley projections status`, `parley replay`, ...).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Addresses {
+    pub nats_url: Option<String>,
+    pub database_url: Option<String>,
+}
+
+const ADDRESS_FILE: &str = "embedded.json";
+
+impl Addresses {
+    /// The addresses a running `parley serve` wrote under `data_dir`, if any.
+    pub fn read(data_dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(data_dir.join(ADDRESS_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
 }
 
 impl Embedded {
     /// Starts whichever of the two servers is not configured.
-    pub async fn start(
-        data_dir: &Path,
-        need_nats: bool,
-        need_postgres: bool,
-    ) -> anyhow::Result<Self> {
+    pub async fn start(data_dir: &Path, need_nats: bool, need_postgres: bool) -> anyhow::Result<Self> {
         let stop = CancellationToken::new();
         let mut embedded = Self {
             nats_url: None,
             database_url: None,
             stop: stop.clone(),
             supervisors: Vec::new(),
+            address_file: data_dir.join(ADDRESS_FILE),
         };
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
         if need_nats {
             let binary = find_nats_server(data_dir)?;
             let server = NatsServer::start(NatsOptions {
@@ -56,9 +71,7 @@ impl Embedded {
             .context("starting the embedded nats-server")?;
             tracing::info!(url = %server.url(), store = %data_dir.join("nats").display(), "embedded nats-server started");
             embedded.nats_url = Some(server.url());
-            embedded
-                .supervisors
-                .push(tokio::spawn(supervise(server, stop.clone())));
+            embedded.supervisors.push(tokio::spawn(supervise(server, stop.clone())));
         }
         if need_postgres {
             let cluster = PgCluster::start(PgOptions {
@@ -72,15 +85,18 @@ impl Embedded {
             cluster.ensure_database(DATABASE).await?;
             tracing::info!(port = cluster.port(), data = %data_dir.join("pg").display(), "embedded PostgreSQL started");
             embedded.database_url = Some(cluster.url(DATABASE));
-            embedded
-                .supervisors
-                .push(tokio::spawn(supervise(cluster, stop.clone())));
+            embedded.supervisors.push(tokio::spawn(supervise(cluster, stop.clone())));
         }
+        let addresses =
+            Addresses { nats_url: embedded.nats_url.clone(), database_url: embedded.database_url.clone() };
+        std::fs::write(&embedded.address_file, serde_json::to_vec_pretty(&addresses)?)
+            .with_context(|| format!("writing {}", embedded.address_file.display()))?;
         Ok(embedded)
     }
 
     /// Stops the servers cleanly (NATS flushes, PostgreSQL checkpoints).
     pub async fn shutdown(self) {
+        let _ = std::fs::remove_file(&self.address_file);
         self.stop.cancel();
         for supervisor in self.supervisors {
             let _ = supervisor.await;

@@ -38,11 +38,7 @@ impl NatsServer {
                 Some(port) => port,
                 None => process::free_port().context("finding a free port for nats-server")?,
             };
-            let mut server = Self {
-                options: options.clone(),
-                port,
-                child: None,
-            };
+            let mut server = Self { options: options.clone(), port, child: None };
             match server.spawn().await {
                 Ok(()) => return Ok(server),
                 Err(e) if options.port.is_none() => last_error = Some(e),
@@ -82,25 +78,18 @@ impl NatsServer {
         }
         // SIGTERM: nats-server flushes its stores and exits cleanly.
         process::die_with_parent(&mut command, libc::SIGTERM);
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("starting {}", self.options.binary.display()))?;
+        let mut child =
+            command.spawn().with_context(|| format!("starting {}", self.options.binary.display()))?;
         for _ in 0..200 {
             if let Some(status) = child.try_wait()? {
-                bail!(
-                    "nats-server exited at start-up ({status}); port {} may be taken",
-                    self.port
-                );
+                bail!("nats-server exited at start-up ({status}); port {} may be taken", self.port);
             }
             if process::wait_for_port(self.port, Duration::from_millis(50)) {
                 self.child = Some(child);
                 return Ok(());
             }
         }
-        bail!(
-            "nats-server did not listen on port {} within 10 s",
-            self.port
-        )
+        bail!("nats-server did not listen on port {} within 10 s", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -128,10 +117,7 @@ impl NatsServer {
             if let Some(pid) = child.id() {
                 process::signal(pid, libc::SIGTERM);
             }
-            if tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
                 let _ = child.kill().await;
             }
         }
@@ -203,9 +189,7 @@ pub fn find_nats_server(data_dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn path_dirs() -> Vec<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default()
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default()
 }
 
 fn check_binary(path: &Path) -> anyhow::Result<()> {

@@ -49,13 +49,7 @@ impl PgCluster {
         } else {
             None
         };
-        let mut cluster = Self {
-            options,
-            bin_dir,
-            account,
-            port: 0,
-            child: None,
-        };
+        let mut cluster = Self { options, bin_dir, account, port: 0, child: None };
         let data_dir = cluster.options.data_dir.clone();
         cluster.make_reachable(&data_dir)?;
         cluster.init().await?;
@@ -96,23 +90,12 @@ impl PgCluster {
             .command("initdb")
             .arg("-D")
             .arg(dir)
-            .args([
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--no-instructions",
-            ])
+            .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"])
             .output()
             .await
             .context("running initdb")?;
         if !output.status.success() {
-            bail!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
+            bail!("initdb failed: {}", String::from_utf8_lossy(&output.stderr).trim());
         }
         Ok(())
     }
@@ -156,35 +139,18 @@ impl PgCluster {
         std::fs::create_dir_all(&socket_dir)?;
         self.hand_over(&socket_dir)?;
         let mut command = self.command("postgres");
-        command
-            .arg("-D")
-            .arg(dir)
-            .arg("-p")
-            .arg(self.port.to_string())
-            .arg("-k")
-            .arg(&socket_dir)
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "max_connections=300",
-            ]);
+        command.arg("-D").arg(dir).arg("-p").arg(self.port.to_string()).arg("-k").arg(&socket_dir).args([
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=300",
+        ]);
         if self.options.fast_unsafe {
-            command.args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "synchronous_commit=off",
-            ]);
+            command.args(["-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]);
         }
         match &self.options.log_file {
             Some(path) => {
-                let log = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?;
+                let log = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
                 command.stdout(log.try_clone()?).stderr(log);
             }
             None => {
@@ -205,24 +171,17 @@ impl PgCluster {
                         .unwrap_or_else(|| "its log".into())
                 );
             }
-            if process::wait_for_port(self.port, Duration::from_millis(50))
-                && self.accepts_queries().await
-            {
+            if process::wait_for_port(self.port, Duration::from_millis(50)) && self.accepts_queries().await {
                 self.child = Some(child);
                 return Ok(());
             }
         }
-        bail!(
-            "postgres did not accept connections on port {} within 30 s",
-            self.port
-        )
+        bail!("postgres did not accept connections on port {} within 30 s", self.port)
     }
 
     async fn accepts_queries(&self) -> bool {
         use sqlx::Connection;
-        sqlx::PgConnection::connect(&self.url("postgres"))
-            .await
-            .is_ok()
+        sqlx::PgConnection::connect(&self.url("postgres")).await.is_ok()
     }
 
     pub fn port(&self) -> u16 {
@@ -253,10 +212,7 @@ impl PgCluster {
             if let Some(pid) = child.id() {
                 process::signal(pid, libc::SIGINT);
             }
-            if tokio::time::timeout(Duration::from_secs(15), child.wait())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(15), child.wait()).await.is_err() {
                 let _ = child.kill().await;
             }
         }
@@ -296,25 +252,19 @@ impl PgCluster {
 /// Creates a database through a server's maintenance database, tolerating a racing creator.
 pub async fn ensure_database(admin_url: &str, database: &str) -> anyhow::Result<()> {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .context("connecting to PostgreSQL")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(database)
-            .fetch_one(&mut conn)
-            .await?;
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.context("connecting to PostgreSQL")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut conn)
+        .await?;
     if !exists {
         // Quoted identifier: the name comes from configuration, not from clients.
         let quoted = database.replace('"', "\"\"");
-        if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\"")))
-            .execute(&mut conn)
-            .await
+        if let Err(e) =
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{quoted}\""))).execute(&mut conn).await
         {
-            let duplicate = e
-                .as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|c| c == "42P04" || c == "23505");
+            let duplicate =
+                e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P04" || c == "23505");
             if !duplicate {
                 return Err(e).context("creating the database");
             }

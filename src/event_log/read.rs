@@ -29,6 +29,18 @@ impl RawEvent {
         wire::decode(&self.subject, self.headers.as_ref(), &self.payload)
     }
 
+    /// Builds one from a message delivered by a JetStream consumer.
+    pub fn from_consumer(message: &async_nats::jetstream::Message) -> Result<Self, ReadError> {
+        let info = message.info().map_err(read_error)?;
+        Ok(Self {
+            seq: info.stream_sequence,
+            subject: message.subject.to_string(),
+            headers: message.headers.clone(),
+            payload: message.payload.clone(),
+            stored_at: time_from_nanos(info.published.unix_timestamp_nanos()),
+        })
+    }
+
     /// Builds one from a message that carries its stream position in headers (a direct get,
     /// or a republished live event).
     pub fn from_republished(message: &async_nats::Message) -> Option<Self> {
@@ -76,28 +88,20 @@ impl Reader {
             Ok(message) => message,
             Err(e) => return Some(Err(read_error(e))),
         };
-        let info = match message.info() {
-            Ok(info) => info,
+        let pending = match message.info() {
+            Ok(info) => info.pending,
             Err(e) => return Some(Err(read_error(e))),
         };
-        let seq = info.stream_sequence;
-        let stored_at = time_from_nanos(info.published.unix_timestamp_nanos());
-        if seq > self.to_seq {
+        let raw = match RawEvent::from_consumer(&message) {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        if raw.seq > self.to_seq {
             self.remaining = 0;
             return None;
         }
-        self.remaining = info.pending;
-        if seq == self.to_seq {
-            self.remaining = 0;
-        }
-        let message = message.message;
-        Some(Ok(RawEvent {
-            seq,
-            subject: message.subject.to_string(),
-            headers: message.headers,
-            payload: message.payload,
-            stored_at,
-        }))
+        self.remaining = if raw.seq == self.to_seq { 0 } else { pending };
+        Some(Ok(raw))
     }
 }
 
@@ -110,22 +114,14 @@ fn time_from_nanos(nanos: i128) -> DateTime<Utc> {
 impl EventLog {
     /// The sequence of the last event in the stream (0 when empty).
     pub async fn last_seq(&self) -> Result<u64, ReadError> {
-        let mut stream = self
-            .js
-            .get_stream(EVENTS_STREAM)
-            .await
-            .map_err(read_error)?;
+        let mut stream = self.js.get_stream(EVENTS_STREAM).await.map_err(read_error)?;
         let info = stream.info().await.map_err(read_error)?;
         Ok(info.state.last_sequence)
     }
 
     /// One event by sequence, `None` if there is none there.
     pub async fn get(&self, seq: u64) -> Result<Option<RawEvent>, ReadError> {
-        let stream = self
-            .js
-            .get_stream_no_info(EVENTS_STREAM)
-            .await
-            .map_err(read_error)?;
+        let stream = self.js.get_stream_no_info(EVENTS_STREAM).await.map_err(read_error)?;
         match stream.direct_get(seq).await {
             Ok(message) => Ok(Some(RawEvent {
                 seq: message.sequence,
@@ -134,9 +130,7 @@ impl EventLog {
                 payload: message.payload,
                 stored_at: time_from_nanos(message.time.unix_timestamp_nanos()),
             })),
-            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
-                Ok(None)
-            }
+            Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
             Err(e) => Err(read_error(e)),
         }
     }
@@ -150,11 +144,7 @@ impl EventLog {
         to_seq: Option<u64>,
     ) -> Result<Reader, ReadError> {
         let from_seq = from_seq.max(1);
-        let stream = self
-            .js
-            .get_stream_no_info(EVENTS_STREAM)
-            .await
-            .map_err(read_error)?;
+        let stream = self.js.get_stream_no_info(EVENTS_STREAM).await.map_err(read_error)?;
         let (filter_subject, filter_subjects) = match filters {
             [] => (String::new(), Vec::new()),
             [one] => (one.clone(), Vec::new()),
@@ -164,9 +154,7 @@ impl EventLog {
             .create_consumer(pull::OrderedConfig {
                 filter_subject,
                 filter_subjects,
-                deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: from_seq,
-                },
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from_seq },
                 ..Default::default()
             })
             .await
@@ -174,17 +162,9 @@ impl EventLog {
         let pending = consumer.info().await.map_err(read_error)?.num_pending;
         let to_seq = to_seq.unwrap_or(u64::MAX);
         if pending == 0 || to_seq < from_seq {
-            return Ok(Reader {
-                messages: None,
-                remaining: 0,
-                to_seq,
-            });
+            return Ok(Reader { messages: None, remaining: 0, to_seq });
         }
         let messages = consumer.messages().await.map_err(read_error)?;
-        Ok(Reader {
-            messages: Some(messages),
-            remaining: pending,
-            to_seq,
-        })
+        Ok(Reader { messages: Some(messages), remaining: pending, to_seq })
     }
 }

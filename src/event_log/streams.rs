@@ -6,23 +6,11 @@ use async_nats::jetstream::{self, stream};
 
 /// The definitions, compiled in so a deployed binary needs no files beside it.
 pub const DEFINITIONS: &[(&str, &str)] = &[
-    (
-        "PARLEY_EVENTS",
-        include_str!("../../streams/PARLEY_EVENTS.json"),
-    ),
-    (
-        "PARLEY_SIGNALS",
-        include_str!("../../streams/PARLEY_SIGNALS.json"),
-    ),
+    ("PARLEY_EVENTS", include_str!("../../streams/PARLEY_EVENTS.json")),
+    ("PARLEY_SIGNALS", include_str!("../../streams/PARLEY_SIGNALS.json")),
     ("ATS_EVENTS", include_str!("../../streams/ATS_EVENTS.json")),
-    (
-        "KV_PARLEY_PRESENCE",
-        include_str!("../../streams/KV_PARLEY_PRESENCE.json"),
-    ),
-    (
-        "OBJ_PARLEY_ATTACHMENTS",
-        include_str!("../../streams/OBJ_PARLEY_ATTACHMENTS.json"),
-    ),
+    ("KV_PARLEY_PRESENCE", include_str!("../../streams/KV_PARLEY_PRESENCE.json")),
+    ("OBJ_PARLEY_ATTACHMENTS", include_str!("../../streams/OBJ_PARLEY_ATTACHMENTS.json")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -33,12 +21,7 @@ pub enum StreamSetupError {
         "stream {name} exists with {setting} = {existing}, but streams/{name}.json says {wanted}; \
          this cannot change in place: migrate the data to a new stream (see docs/streams.md)"
     )]
-    Incompatible {
-        name: String,
-        setting: &'static str,
-        existing: String,
-        wanted: String,
-    },
+    Incompatible { name: String, setting: &'static str, existing: String, wanted: String },
     #[error("stream {0} could not be created or updated: {1}")]
     Apply(String, String),
 }
@@ -70,15 +53,11 @@ pub enum Applied {
     Unchanged(String),
 }
 
-pub async fn apply(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<Vec<Applied>, StreamSetupError> {
+pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<Vec<Applied>, StreamSetupError> {
     let mut applied = Vec::new();
     for wanted in definitions(replicas)? {
         let name = wanted.name.clone();
-        let apply_err =
-            |e: &dyn std::fmt::Display| StreamSetupError::Apply(name.clone(), e.to_string());
+        let apply_err = |e: &dyn std::fmt::Display| StreamSetupError::Apply(name.clone(), e.to_string());
         match js.get_stream(&name).await {
             Ok(mut existing) => {
                 let info = existing.info().await.map_err(|e| apply_err(&e))?;
@@ -106,32 +85,16 @@ pub async fn apply(
 }
 
 /// Settings JetStream refuses to change on an existing stream.
-fn check_compatible(
-    existing: &stream::Config,
-    wanted: &stream::Config,
-) -> Result<(), StreamSetupError> {
+fn check_compatible(existing: &stream::Config, wanted: &stream::Config) -> Result<(), StreamSetupError> {
     let mismatch = |setting: &'static str, a: String, b: String| {
         if a == b {
             Ok(())
         } else {
-            Err(StreamSetupError::Incompatible {
-                name: wanted.name.clone(),
-                setting,
-                existing: a,
-                wanted: b,
-            })
+            Err(StreamSetupError::Incompatible { name: wanted.name.clone(), setting, existing: a, wanted: b })
         }
     };
-    mismatch(
-        "storage",
-        format!("{:?}", existing.storage),
-        format!("{:?}", wanted.storage),
-    )?;
-    mismatch(
-        "retention",
-        format!("{:?}", existing.retention),
-        format!("{:?}", wanted.retention),
-    )?;
+    mismatch("storage", format!("{:?}", existing.storage), format!("{:?}", wanted.storage))?;
+    mismatch("retention", format!("{:?}", existing.retention), format!("{:?}", wanted.retention))?;
     if existing.allow_atomic_publish && !wanted.allow_atomic_publish {
         mismatch("allow_atomic", "true".into(), "false".into())?;
     }

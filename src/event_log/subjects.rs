@@ -11,7 +11,7 @@
 //! User ids may contain `.`, which separates subject tokens, and `:` and `@`, which key-value
 //! keys refuse; `user_token` escapes them reversibly into `[A-Za-z0-9_-]`.
 
-use crate::domain::{ConversationId, UserId};
+use crate::domain::{ConversationId, Event, UserId};
 
 pub const EVENTS_STREAM: &str = "PARLEY_EVENTS";
 pub const SIGNALS_STREAM: &str = "PARLEY_SIGNALS";
@@ -53,6 +53,14 @@ pub fn conversation_signal(id: &ConversationId, name: &str) -> String {
 
 pub fn user_signal(id: &UserId, name: &str) -> String {
     format!("parley.signal.user.{}.{name}", user_token(id))
+}
+
+/// The subject an event is stored under.
+pub fn of(event: &Event) -> String {
+    match event {
+        Event::Conversation(id, e) => conversation(id, e.name()),
+        Event::User(id, e) => user(id, e.name()),
+    }
 }
 
 /// Which aggregate a durable or signal subject belongs to.
@@ -126,12 +134,7 @@ mod tests {
         for raw in ["alice", "jane.doe@acme.io", "a_b", "__", "x:y_d", "-_.-"] {
             let id = UserId::parse(raw).unwrap();
             let token = user_token(&id);
-            assert!(
-                token
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
-                "{token}"
-            );
+            assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'), "{token}");
             assert_eq!(parse_user_token(&token), Some(id));
         }
     }
@@ -140,15 +143,9 @@ mod tests {
     fn subjects_parse_back_to_their_key() {
         let conv = ConversationId::new();
         let subject = conversation(&conv, "message_sent");
-        assert_eq!(
-            parse(&subject),
-            Some((Key::Conversation(conv), "message_sent"))
-        );
+        assert_eq!(parse(&subject), Some((Key::Conversation(conv), "message_sent")));
         let live = format!("{LIVE_PREFIX}{subject}");
-        assert_eq!(
-            parse(&live),
-            Some((Key::Conversation(conv), "message_sent"))
-        );
+        assert_eq!(parse(&live), Some((Key::Conversation(conv), "message_sent")));
         let user_id = UserId::parse("jane.doe").unwrap();
         assert_eq!(
             parse(&user(&user_id, "user_profile_updated")),

@@ -81,10 +81,7 @@ impl ApiError {
     }
 
     pub fn database(cause: impl std::fmt::Display) -> Self {
-        ApiError::Unavailable {
-            what: "PostgreSQL",
-            cause: cause.to_string(),
-        }
+        ApiError::Unavailable { what: "PostgreSQL", cause: cause.to_string() }
     }
 
     /// The problem document this error shows a client.
@@ -94,42 +91,20 @@ impl ApiError {
         let kind = format!("https://parley.dev/problems/{}", slug(status));
         let (detail, errors) = match self {
             ApiError::Invalid(fields) => (
+                fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
                 fields
                     .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                fields
-                    .iter()
-                    .map(|f| FieldError {
-                        field: f.field.clone(),
-                        message: f.message.clone(),
-                    })
+                    .map(|f| FieldError { field: f.field.clone(), message: f.message.clone() })
                     .collect(),
             ),
-            ApiError::RateLimited { retry_after } => (
-                format!(
-                    "rate limit exceeded; retry after {} s",
-                    retry_after.as_secs().max(1)
-                ),
-                vec![],
-            ),
-            ApiError::Unavailable { what, .. } => {
-                (format!("{what} is unavailable; retry shortly"), vec![])
+            ApiError::RateLimited { retry_after } => {
+                (format!("rate limit exceeded; retry after {} s", retry_after.as_secs().max(1)), vec![])
             }
-            ApiError::Internal(_) => (
-                "an unexpected error occurred; it has been logged".to_owned(),
-                vec![],
-            ),
+            ApiError::Unavailable { what, .. } => (format!("{what} is unavailable; retry shortly"), vec![]),
+            ApiError::Internal(_) => ("an unexpected error occurred; it has been logged".to_owned(), vec![]),
             other => (other.to_string(), vec![]),
         };
-        Problem {
-            kind,
-            title,
-            status: status.as_u16(),
-            detail,
-            errors,
-        }
+        Problem { kind, title, status: status.as_u16(), detail, errors }
     }
 }
 
@@ -166,14 +141,11 @@ impl IntoResponse for ApiError {
         };
         let status = self.status_code();
         let mut response = (status, Json(self.problem())).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -203,16 +175,11 @@ impl From<Invalid> for ApiError {
 impl From<AppendError> for ApiError {
     fn from(error: AppendError) -> Self {
         match error {
-            AppendError::Unavailable(cause) => ApiError::Unavailable {
-                what: "NATS",
-                cause,
-            },
-            AppendError::Conflict(cause) => ApiError::Internal(anyhow::anyhow!(
-                "append conflict survived every retry: {cause}"
-            )),
-            AppendError::Rejected(cause) => {
-                ApiError::Internal(anyhow::anyhow!("append rejected: {cause}"))
+            AppendError::Unavailable(cause) => ApiError::Unavailable { what: "NATS", cause },
+            AppendError::Conflict(cause) => {
+                ApiError::Internal(anyhow::anyhow!("append conflict survived every retry: {cause}"))
             }
+            AppendError::Rejected(cause) => ApiError::Internal(anyhow::anyhow!("append rejected: {cause}")),
         }
     }
 }
@@ -225,9 +192,7 @@ impl From<sqlx::Error> for ApiError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Tls(_) => ApiError::database(error),
             sqlx::Error::Database(db)
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P03") =>
+                if db.code().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P03") =>
             {
                 ApiError::database(error)
             }
@@ -254,24 +219,16 @@ mod tests {
 
     #[test]
     fn validation_problems_name_each_field() {
-        let problem =
-            ApiError::Invalid(vec![Invalid::new("content", "must not be empty")]).problem();
+        let problem = ApiError::Invalid(vec![Invalid::new("content", "must not be empty")]).problem();
         assert_eq!(problem.status, 400);
         assert_eq!(problem.errors[0].field, "content");
     }
 
     #[test]
     fn unavailable_dependencies_answer_503_with_retry_after() {
-        let response = ApiError::Unavailable {
-            what: "NATS",
-            cause: "timeout".into(),
-        }
-        .into_response();
+        let response = ApiError::Unavailable { what: "NATS", cause: "timeout".into() }.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
     }
 }

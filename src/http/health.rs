@@ -39,20 +39,9 @@ pub struct Readiness {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let (nats, streams) = check_nats(&state).await;
     let postgres = check_postgres(&state).await;
-    let ready = [&nats, &postgres, &streams]
-        .iter()
-        .all(|c| c.as_str() == "ok");
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = Readiness {
-        status: if ready { "ready" } else { "unavailable" },
-        nats,
-        postgres,
-        streams,
-    };
+    let ready = [&nats, &postgres, &streams].iter().all(|c| c.as_str() == "ok");
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = Readiness { status: if ready { "ready" } else { "unavailable" }, nats, postgres, streams };
     (status, Json(body))
 }
 
@@ -72,10 +61,7 @@ async fn check_nats(state: &AppState) -> (String, String) {
             ("ok".into(), format!("missing: {EVENTS_STREAM}"))
         }
         Ok(Err(e)) => (format!("down: {e}"), "unknown".into()),
-        Err(_) => (
-            "down: JetStream did not answer within 2 s".into(),
-            "unknown".into(),
-        ),
+        Err(_) => ("down: JetStream did not answer within 2 s".into(), "unknown".into()),
     }
 }
 

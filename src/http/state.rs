@@ -6,14 +6,19 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::Commands;
 use crate::config::Config;
 use crate::event_log::EventLog;
+use crate::projections::Progress;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub log: EventLog,
+    pub commands: Commands,
     pub db: PgPool,
     pub config: Arc<Config>,
+    /// How far the read models are; write endpoints wait on it to read their own writes.
+    pub progress: Progress,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).
     pub shutdown: CancellationToken,
 }

@@ -4,8 +4,8 @@
 use chrono::Utc;
 use futures::StreamExt;
 use parley::domain::{
-    Actor, ConversationEvent, ConversationId, ConversationKind, Envelope, Event, EventId,
-    ParticipantSpec, Role, UserId,
+    Actor, ConversationEvent, ConversationId, ConversationKind, Envelope, Event, EventId, ParticipantSpec,
+    Role, UserId,
 };
 use parley::event_log::streams::{self, Applied, StreamSetupError};
 use parley::event_log::{AppendError, EventLog, Expectation, subjects};
@@ -13,13 +13,9 @@ use parley::event_log::{AppendError, EventLog, Expectation, subjects};
 use crate::harness::TestEnv;
 
 async fn log_for(env: &TestEnv) -> EventLog {
-    let client = async_nats::connect(env.nats_url())
-        .await
-        .expect("connecting to NATS");
+    let client = async_nats::connect(env.nats_url()).await.expect("connecting to NATS");
     let log = EventLog::new(client);
-    streams::apply(log.jetstream(), 1)
-        .await
-        .expect("applying streams");
+    streams::apply(log.jetstream(), 1).await.expect("applying streams");
     log
 }
 
@@ -31,10 +27,7 @@ fn envelope(conversation: ConversationId, event: ConversationEvent) -> Envelope 
     Envelope {
         event_id: EventId::new(),
         occurred_at: Utc::now(),
-        actor: Actor {
-            user_id: user("rita"),
-            role: Role::Recruiter,
-        },
+        actor: Actor { user_id: user("rita"), role: Role::Recruiter },
         event: Event::Conversation(conversation, event),
     }
 }
@@ -44,14 +37,8 @@ fn created() -> ConversationEvent {
         title: None,
         kind: ConversationKind::Group,
         participants: vec![
-            ParticipantSpec {
-                user_id: user("rita"),
-                role: Role::Recruiter,
-            },
-            ParticipantSpec {
-                user_id: user("abe"),
-                role: Role::Applicant,
-            },
+            ParticipantSpec { user_id: user("rita"), role: Role::Recruiter },
+            ParticipantSpec { user_id: user("abe"), role: Role::Applicant },
         ],
         application_id: None,
         job_id: None,
@@ -60,10 +47,7 @@ fn created() -> ConversationEvent {
 }
 
 fn read(reader: u64) -> ConversationEvent {
-    ConversationEvent::MessagesRead {
-        reader_id: user("abe"),
-        up_to_seq: reader,
-    }
+    ConversationEvent::MessagesRead { reader_id: user("abe"), up_to_seq: reader }
 }
 
 #[tokio::test]
@@ -73,24 +57,8 @@ async fn a_repeated_msg_id_stores_the_event_once_and_names_the_original() {
     let conv = ConversationId::new();
     let scope = subjects::conversation_filter(&conv);
     let event = envelope(conv, created());
-    let first = log
-        .append(
-            &scope,
-            std::slice::from_ref(&event),
-            Expectation::Any,
-            "create-1",
-        )
-        .await
-        .unwrap();
-    let again = log
-        .append(
-            &scope,
-            &[envelope(conv, created())],
-            Expectation::Any,
-            "create-1",
-        )
-        .await
-        .unwrap();
+    let first = log.append(&scope, std::slice::from_ref(&event), Expectation::Any, "create-1").await.unwrap();
+    let again = log.append(&scope, &[envelope(conv, created())], Expectation::Any, "create-1").await.unwrap();
     assert!(!first.duplicate);
     assert!(again.duplicate);
     assert_eq!(again.first_seq, first.first_seq);
@@ -104,63 +72,23 @@ async fn an_expectation_that_no_longer_holds_is_a_conflict() {
     let conv = ConversationId::new();
     let other = ConversationId::new();
     let scope = subjects::conversation_filter(&conv);
-    let created = log
-        .append(
-            &scope,
-            &[envelope(conv, created())],
-            Expectation::Empty,
-            "a",
-        )
-        .await
-        .unwrap();
-    let twice = log
-        .append(
-            &scope,
-            &[envelope(conv, self::created())],
-            Expectation::Empty,
-            "b",
-        )
-        .await;
+    let created = log.append(&scope, &[envelope(conv, created())], Expectation::Empty, "a").await.unwrap();
+    let twice = log.append(&scope, &[envelope(conv, self::created())], Expectation::Empty, "b").await;
     assert!(matches!(twice, Err(AppendError::Conflict(_))), "{twice:?}");
 
     // Another conversation's events do not move this conversation's sequence.
     let other_scope = subjects::conversation_filter(&other);
-    log.append(
-        &other_scope,
-        &[envelope(other, self::created())],
-        Expectation::Empty,
-        "c",
-    )
-    .await
-    .unwrap();
+    log.append(&other_scope, &[envelope(other, self::created())], Expectation::Empty, "c").await.unwrap();
     let read1 = log
-        .append(
-            &scope,
-            &[envelope(conv, read(1))],
-            Expectation::LastSeq(created.last_seq),
-            "d",
-        )
+        .append(&scope, &[envelope(conv, read(1))], Expectation::LastSeq(created.last_seq), "d")
         .await
         .unwrap();
 
     // Every event type of the conversation counts: a stale expectation fails.
-    let stale = log
-        .append(
-            &scope,
-            &[envelope(conv, read(2))],
-            Expectation::LastSeq(created.last_seq),
-            "e",
-        )
-        .await;
+    let stale =
+        log.append(&scope, &[envelope(conv, read(2))], Expectation::LastSeq(created.last_seq), "e").await;
     assert!(matches!(stale, Err(AppendError::Conflict(_))), "{stale:?}");
-    log.append(
-        &scope,
-        &[envelope(conv, read(2))],
-        Expectation::LastSeq(read1.last_seq),
-        "f",
-    )
-    .await
-    .unwrap();
+    log.append(&scope, &[envelope(conv, read(2))], Expectation::LastSeq(read1.last_seq), "f").await.unwrap();
 }
 
 #[tokio::test]
@@ -169,45 +97,23 @@ async fn several_events_are_stored_together_or_not_at_all() {
     let log = log_for(&env).await;
     let conv = ConversationId::new();
     let scope = subjects::conversation_filter(&conv);
-    let events = [
-        envelope(conv, created()),
-        envelope(conv, read(1)),
-        envelope(conv, read(2)),
-    ];
-    let appended = log
-        .append(&scope, &events, Expectation::Empty, "batch-1")
-        .await
-        .unwrap();
+    let events = [envelope(conv, created()), envelope(conv, read(1)), envelope(conv, read(2))];
+    let appended = log.append(&scope, &events, Expectation::Empty, "batch-1").await.unwrap();
     assert_eq!(appended.last_seq - appended.first_seq, 2);
 
     let before = log.last_seq().await.unwrap();
-    let refused = log
-        .append(&scope, &events, Expectation::Empty, "batch-2")
-        .await;
-    assert!(
-        matches!(refused, Err(AppendError::Conflict(_))),
-        "{refused:?}"
-    );
-    assert_eq!(
-        log.last_seq().await.unwrap(),
-        before,
-        "a refused batch stored nothing"
-    );
+    let refused = log.append(&scope, &events, Expectation::Empty, "batch-2").await;
+    assert!(matches!(refused, Err(AppendError::Conflict(_))), "{refused:?}");
+    assert_eq!(log.last_seq().await.unwrap(), before, "a refused batch stored nothing");
 
-    let mut reader = log
-        .read(std::slice::from_ref(&scope), 1, None)
-        .await
-        .unwrap();
+    let mut reader = log.read(std::slice::from_ref(&scope), 1, None).await.unwrap();
     let mut seqs = Vec::new();
     while let Some(event) = reader.next().await {
         let event = event.unwrap();
         event.decode().unwrap();
         seqs.push(event.seq);
     }
-    assert_eq!(
-        seqs,
-        (appended.first_seq..=appended.last_seq).collect::<Vec<_>>()
-    );
+    assert_eq!(seqs, (appended.first_seq..=appended.last_seq).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -222,34 +128,18 @@ async fn events_read_back_in_order_within_a_range_and_filter() {
         } else {
             (b, subjects::conversation_filter(&b))
         };
-        let appended = log
-            .append(
-                &scope,
-                &[envelope(conv, read(i))],
-                Expectation::Any,
-                &format!("r{i}"),
-            )
-            .await
-            .unwrap();
+        let appended =
+            log.append(&scope, &[envelope(conv, read(i))], Expectation::Any, &format!("r{i}")).await.unwrap();
         if conv == a {
             a_seqs.push(appended.first_seq);
         }
     }
-    let mut reader = log
-        .read(
-            &[subjects::conversation_filter(&a)],
-            a_seqs[1],
-            Some(a_seqs[3]),
-        )
-        .await
-        .unwrap();
+    let mut reader =
+        log.read(&[subjects::conversation_filter(&a)], a_seqs[1], Some(a_seqs[3])).await.unwrap();
     let mut got = Vec::new();
     while let Some(event) = reader.next().await {
         let event = event.unwrap();
-        assert_eq!(
-            event.decode().unwrap().event,
-            Event::Conversation(a, read((got.len() as u64 + 1) * 2))
-        );
+        assert_eq!(event.decode().unwrap().event, Event::Conversation(a, read((got.len() as u64 + 1) * 2)));
         got.push(event.seq);
     }
     assert_eq!(got, a_seqs[1..=3].to_vec());
@@ -268,24 +158,14 @@ async fn stored_events_are_republished_with_their_sequence() {
     log.client().flush().await.unwrap();
     let conv = ConversationId::new();
     let appended = log
-        .append(
-            &subjects::conversation_filter(&conv),
-            &[envelope(conv, created())],
-            Expectation::Any,
-            "x",
-        )
+        .append(&subjects::conversation_filter(&conv), &[envelope(conv, created())], Expectation::Any, "x")
         .await
         .unwrap();
-    let message = tokio::time::timeout(std::time::Duration::from_secs(5), live.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let message =
+        tokio::time::timeout(std::time::Duration::from_secs(5), live.next()).await.unwrap().unwrap();
     let raw = parley::event_log::RawEvent::from_republished(&message).expect("republish headers");
     assert_eq!(raw.seq, appended.first_seq);
-    assert_eq!(
-        raw.decode().unwrap().event,
-        Event::Conversation(conv, created())
-    );
+    assert_eq!(raw.decode().unwrap().event, Event::Conversation(conv, created()));
 }
 
 #[tokio::test]
@@ -293,10 +173,7 @@ async fn applying_the_streams_again_changes_nothing() {
     let env = TestEnv::start().await;
     let log = log_for(&env).await;
     let again = streams::apply(log.jetstream(), 1).await.unwrap();
-    assert!(
-        again.iter().all(|a| matches!(a, Applied::Unchanged(_))),
-        "{again:?}"
-    );
+    assert!(again.iter().all(|a| matches!(a, Applied::Unchanged(_))), "{again:?}");
 }
 
 #[tokio::test]
@@ -313,16 +190,7 @@ async fn a_stream_with_settings_that_cannot_change_stops_setup_with_the_reason()
     .await
     .unwrap();
     let error = streams::apply(&js, 1).await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            StreamSetupError::Incompatible {
-                setting: "storage",
-                ..
-            }
-        ),
-        "{error}"
-    );
+    assert!(matches!(error, StreamSetupError::Incompatible { setting: "storage", .. }), "{error}");
     assert!(error.to_string().contains("PARLEY_SIGNALS"));
 }
 
@@ -332,19 +200,10 @@ async fn the_events_stream_refuses_deletes_and_purges() {
     let log = log_for(&env).await;
     let conv = ConversationId::new();
     let appended = log
-        .append(
-            &subjects::conversation_filter(&conv),
-            &[envelope(conv, created())],
-            Expectation::Any,
-            "x",
-        )
+        .append(&subjects::conversation_filter(&conv), &[envelope(conv, created())], Expectation::Any, "x")
         .await
         .unwrap();
-    let stream = log
-        .jetstream()
-        .get_stream(subjects::EVENTS_STREAM)
-        .await
-        .unwrap();
+    let stream = log.jetstream().get_stream(subjects::EVENTS_STREAM).await.unwrap();
     assert!(stream.delete_message(appended.first_seq).await.is_err());
     assert!(stream.purge().await.is_err());
     assert_eq!(log.last_seq().await.unwrap(), appended.last_seq);

@@ -4,4 +4,7 @@
 mod harness;
 
 mod event_log;
+mod projections;
+mod projector_crash;
 mod startup;
+mod unread_property;

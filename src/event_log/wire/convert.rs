@@ -1,9 +1,8 @@
 //! Domain events to and from their wire versions.
 
 use crate::domain::{
-    ApplicationChange, AttachmentId, AttachmentRef, ClientMsgId, ConversationEvent,
-    ConversationKind, ExternalId, MessageId, MessageKind, ParticipantSpec, Role, Signal, UserEvent,
-    UserId,
+    ApplicationChange, AttachmentId, AttachmentRef, ClientMsgId, ConversationEvent, ConversationKind,
+    ExternalId, MessageId, MessageKind, ParticipantSpec, Role, Signal, UserEvent, UserId,
 };
 use crate::event_log::subjects::{self, Key};
 
@@ -69,37 +68,26 @@ fn change(c: ApplicationChange) -> ApplicationChangeV1 {
 pub(super) fn encode_conversation_event(event: &ConversationEvent) -> Vec<u8> {
     use ConversationEvent as E;
     match event {
-        E::Created {
-            title,
-            kind,
-            participants,
-            application_id,
-            job_id,
-            created_by,
-        } => to_bytes(&ConversationCreatedV1 {
-            title: title.clone(),
-            kind: match kind {
-                ConversationKind::Direct => ConversationKindV1::Direct,
-                ConversationKind::Group => ConversationKindV1::Group,
-            },
-            participants: participants
-                .iter()
-                .map(|p| ParticipantV1 {
-                    user_id: p.user_id.to_string(),
-                    role: role(p.role),
-                })
-                .collect(),
-            application_id: application_id.as_ref().map(ToString::to_string),
-            job_id: job_id.as_ref().map(ToString::to_string),
-            created_by: created_by.to_string(),
-        }),
-        E::ParticipantAdded { user_id, role: r } => to_bytes(&ParticipantAddedV1 {
-            user_id: user_id.to_string(),
-            role: role(*r),
-        }),
-        E::ParticipantRemoved { user_id } => to_bytes(&ParticipantRemovedV1 {
-            user_id: user_id.to_string(),
-        }),
+        E::Created { title, kind, participants, application_id, job_id, created_by } => {
+            to_bytes(&ConversationCreatedV1 {
+                title: title.clone(),
+                kind: match kind {
+                    ConversationKind::Direct => ConversationKindV1::Direct,
+                    ConversationKind::Group => ConversationKindV1::Group,
+                },
+                participants: participants
+                    .iter()
+                    .map(|p| ParticipantV1 { user_id: p.user_id.to_string(), role: role(p.role) })
+                    .collect(),
+                application_id: application_id.as_ref().map(ToString::to_string),
+                job_id: job_id.as_ref().map(ToString::to_string),
+                created_by: created_by.to_string(),
+            })
+        }
+        E::ParticipantAdded { user_id, role: r } => {
+            to_bytes(&ParticipantAddedV1 { user_id: user_id.to_string(), role: role(*r) })
+        }
+        E::ParticipantRemoved { user_id } => to_bytes(&ParticipantRemovedV1 { user_id: user_id.to_string() }),
         E::MessageSent {
             message_id,
             sender_id,
@@ -127,40 +115,20 @@ pub(super) fn encode_conversation_event(event: &ConversationEvent) -> Vec<u8> {
                 .collect(),
             client_msg_id: client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
         }),
-        E::MessageEdited {
-            message_id,
-            content,
-        } => to_bytes(&MessageEditedV1 {
-            message_id: message_id.0.into_bytes(),
-            content: content.clone(),
-        }),
-        E::MessageDeleted { message_id } => to_bytes(&MessageDeletedV1 {
-            message_id: message_id.0.into_bytes(),
-        }),
-        E::MessagesRead {
-            reader_id,
-            up_to_seq,
-        } => to_bytes(&MessagesReadV1 {
-            reader_id: reader_id.to_string(),
-            up_to_seq: *up_to_seq,
-        }),
-        E::MessageDelivered {
-            recipient_id,
-            up_to_seq,
-        } => to_bytes(&MessageDeliveredV1 {
-            recipient_id: recipient_id.to_string(),
-            up_to_seq: *up_to_seq,
-        }),
-        E::ReactionAdded {
-            message_id,
-            user_id,
-            emoji,
+        E::MessageEdited { message_id, content } => {
+            to_bytes(&MessageEditedV1 { message_id: message_id.0.into_bytes(), content: content.clone() })
         }
-        | E::ReactionRemoved {
-            message_id,
-            user_id,
-            emoji,
-        } => to_bytes(&ReactionV1 {
+        E::MessageDeleted { message_id } => {
+            to_bytes(&MessageDeletedV1 { message_id: message_id.0.into_bytes() })
+        }
+        E::MessagesRead { reader_id, up_to_seq } => {
+            to_bytes(&MessagesReadV1 { reader_id: reader_id.to_string(), up_to_seq: *up_to_seq })
+        }
+        E::MessageDelivered { recipient_id, up_to_seq } => {
+            to_bytes(&MessageDeliveredV1 { recipient_id: recipient_id.to_string(), up_to_seq: *up_to_seq })
+        }
+        E::ReactionAdded { message_id, user_id, emoji }
+        | E::ReactionRemoved { message_id, user_id, emoji } => to_bytes(&ReactionV1 {
             message_id: message_id.0.into_bytes(),
             user_id: user_id.to_string(),
             emoji: emoji.clone(),
@@ -195,36 +163,21 @@ pub(super) fn encode_conversation_event(event: &ConversationEvent) -> Vec<u8> {
 
 pub(super) fn encode_user_event(event: &UserEvent) -> Vec<u8> {
     match event {
-        UserEvent::ProfileUpdated { name, role: r } => to_bytes(&UserProfileUpdatedV1 {
-            name: name.clone(),
-            role: r.map(role),
-        }),
+        UserEvent::ProfileUpdated { name, role: r } => {
+            to_bytes(&UserProfileUpdatedV1 { name: name.clone(), role: r.map(role) })
+        }
     }
 }
 
 pub(super) fn encode_signal(signal: &Signal) -> (String, Vec<u8>) {
     match signal {
-        Signal::TypingChanged {
-            conversation_id,
-            user_id,
-            is_typing,
-        } => (
+        Signal::TypingChanged { conversation_id, user_id, is_typing } => (
             subjects::conversation_signal(conversation_id, signal.name()),
-            to_bytes(&TypingChangedV1 {
-                user_id: user_id.to_string(),
-                is_typing: *is_typing,
-            }),
+            to_bytes(&TypingChangedV1 { user_id: user_id.to_string(), is_typing: *is_typing }),
         ),
-        Signal::PresenceChanged {
-            user_id,
-            online,
-            last_seen,
-        } => (
+        Signal::PresenceChanged { user_id, online, last_seen } => (
             subjects::user_signal(user_id, signal.name()),
-            to_bytes(&PresenceChangedV1 {
-                online: *online,
-                last_seen: last_seen.timestamp_millis(),
-            }),
+            to_bytes(&PresenceChangedV1 { online: *online, last_seen: last_seen.timestamp_millis() }),
         ),
     }
 }
@@ -237,12 +190,11 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn body<T: serde::de::DeserializeOwned>(&self, payload: &[u8]) -> Result<T, DecodeError> {
-        let (body, rest) =
-            postcard::take_from_bytes(payload).map_err(|source| DecodeError::Body {
-                name: self.name.to_owned(),
-                version: self.version,
-                source,
-            })?;
+        let (body, rest) = postcard::take_from_bytes(payload).map_err(|source| DecodeError::Body {
+            name: self.name.to_owned(),
+            version: self.version,
+            source,
+        })?;
         if !rest.is_empty() {
             return Err(self.value(format!("{} trailing bytes", rest.len())));
         }
@@ -250,11 +202,7 @@ impl Reader<'_> {
     }
 
     fn value(&self, reason: impl Into<String>) -> DecodeError {
-        DecodeError::Value {
-            name: self.name.to_owned(),
-            version: self.version,
-            reason: reason.into(),
-        }
+        DecodeError::Value { name: self.name.to_owned(), version: self.version, reason: reason.into() }
     }
 
     fn user(&self, text: &str) -> Result<UserId, DecodeError> {
@@ -297,12 +245,7 @@ pub(super) fn decode_conversation_event(
                 participants: b
                     .participants
                     .iter()
-                    .map(|p| {
-                        Ok(ParticipantSpec {
-                            user_id: r.user(&p.user_id)?,
-                            role: role_from(p.role),
-                        })
-                    })
+                    .map(|p| Ok(ParticipantSpec { user_id: r.user(&p.user_id)?, role: role_from(p.role) }))
                     .collect::<Result<_, DecodeError>>()?,
                 application_id: r.external_opt(&b.application_id)?,
                 job_id: r.external_opt(&b.job_id)?,
@@ -311,16 +254,11 @@ pub(super) fn decode_conversation_event(
         }
         ("participant_added", 1) => {
             let b: ParticipantAddedV1 = r.body(payload)?;
-            E::ParticipantAdded {
-                user_id: r.user(&b.user_id)?,
-                role: role_from(b.role),
-            }
+            E::ParticipantAdded { user_id: r.user(&b.user_id)?, role: role_from(b.role) }
         }
         ("participant_removed", 1) => {
             let b: ParticipantRemovedV1 = r.body(payload)?;
-            E::ParticipantRemoved {
-                user_id: r.user(&b.user_id)?,
-            }
+            E::ParticipantRemoved { user_id: r.user(&b.user_id)? }
         }
         ("message_sent", 1) => {
             let b: MessageSentV1 = r.body(payload)?;
@@ -353,46 +291,27 @@ pub(super) fn decode_conversation_event(
         }
         ("message_edited", 1) => {
             let b: MessageEditedV1 = r.body(payload)?;
-            E::MessageEdited {
-                message_id: mid(b.message_id),
-                content: b.content,
-            }
+            E::MessageEdited { message_id: mid(b.message_id), content: b.content }
         }
         ("message_deleted", 1) => {
             let b: MessageDeletedV1 = r.body(payload)?;
-            E::MessageDeleted {
-                message_id: mid(b.message_id),
-            }
+            E::MessageDeleted { message_id: mid(b.message_id) }
         }
         ("messages_read", 1) => {
             let b: MessagesReadV1 = r.body(payload)?;
-            E::MessagesRead {
-                reader_id: r.user(&b.reader_id)?,
-                up_to_seq: b.up_to_seq,
-            }
+            E::MessagesRead { reader_id: r.user(&b.reader_id)?, up_to_seq: b.up_to_seq }
         }
         ("message_delivered", 1) => {
             let b: MessageDeliveredV1 = r.body(payload)?;
-            E::MessageDelivered {
-                recipient_id: r.user(&b.recipient_id)?,
-                up_to_seq: b.up_to_seq,
-            }
+            E::MessageDelivered { recipient_id: r.user(&b.recipient_id)?, up_to_seq: b.up_to_seq }
         }
         ("reaction_added", 1) => {
             let b: ReactionV1 = r.body(payload)?;
-            E::ReactionAdded {
-                message_id: mid(b.message_id),
-                user_id: r.user(&b.user_id)?,
-                emoji: b.emoji,
-            }
+            E::ReactionAdded { message_id: mid(b.message_id), user_id: r.user(&b.user_id)?, emoji: b.emoji }
         }
         ("reaction_removed", 1) => {
             let b: ReactionV1 = r.body(payload)?;
-            E::ReactionRemoved {
-                message_id: mid(b.message_id),
-                user_id: r.user(&b.user_id)?,
-                emoji: b.emoji,
-            }
+            E::ReactionRemoved { message_id: mid(b.message_id), user_id: r.user(&b.user_id)?, emoji: b.emoji }
         }
         ("application_status_received", 1) => {
             let b: ApplicationStatusReceivedV1 = r.body(payload)?;
@@ -415,32 +334,19 @@ pub(super) fn decode_conversation_event(
             }
         }
         _ => {
-            return Err(DecodeError::UnknownType {
-                name: name.to_owned(),
-                version,
-            });
+            return Err(DecodeError::UnknownType { name: name.to_owned(), version });
         }
     })
 }
 
-pub(super) fn decode_user_event(
-    name: &str,
-    version: u32,
-    payload: &[u8],
-) -> Result<UserEvent, DecodeError> {
+pub(super) fn decode_user_event(name: &str, version: u32, payload: &[u8]) -> Result<UserEvent, DecodeError> {
     let r = Reader { name, version };
     match (name, version) {
         ("user_profile_updated", 1) => {
             let b: UserProfileUpdatedV1 = r.body(payload)?;
-            Ok(UserEvent::ProfileUpdated {
-                name: b.name,
-                role: b.role.map(role_from),
-            })
+            Ok(UserEvent::ProfileUpdated { name: b.name, role: b.role.map(role_from) })
         }
-        _ => Err(DecodeError::UnknownType {
-            name: name.to_owned(),
-            version,
-        }),
+        _ => Err(DecodeError::UnknownType { name: name.to_owned(), version }),
     }
 }
 
@@ -462,15 +368,8 @@ pub(super) fn decode_signal(
         }
         (Key::User(user_id), "presence_changed", 1) => {
             let b: PresenceChangedV1 = r.body(payload)?;
-            Ok(Signal::PresenceChanged {
-                user_id,
-                online: b.online,
-                last_seen: r.time(b.last_seen)?,
-            })
+            Ok(Signal::PresenceChanged { user_id, online: b.online, last_seen: r.time(b.last_seen)? })
         }
-        _ => Err(DecodeError::UnknownType {
-            name: name.to_owned(),
-            version,
-        }),
+        _ => Err(DecodeError::UnknownType { name: name.to_owned(), version }),
     }
 }

@@ -21,15 +21,11 @@ fn user(id: &str) -> UserId {
 }
 
 fn conv() -> ConversationId {
-    ConversationId(uuid::Uuid::from_u128(
-        0x0192_0000_0000_7000_8000_0000_0000_0001,
-    ))
+    ConversationId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001))
 }
 
 fn msg(n: u128) -> MessageId {
-    MessageId(uuid::Uuid::from_u128(
-        0x0192_0000_0000_7000_8000_0000_0000_1000 + n,
-    ))
+    MessageId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_1000 + n))
 }
 
 enum Sample {
@@ -46,26 +42,17 @@ fn sample(name: &str, version: u32) -> Sample {
             title: Some("Backend engineer".into()),
             kind: ConversationKind::Group,
             participants: vec![
-                ParticipantSpec {
-                    user_id: user("rita"),
-                    role: Role::Recruiter,
-                },
-                ParticipantSpec {
-                    user_id: user("abe"),
-                    role: Role::Applicant,
-                },
+                ParticipantSpec { user_id: user("rita"), role: Role::Recruiter },
+                ParticipantSpec { user_id: user("abe"), role: Role::Applicant },
             ],
             application_id: Some(ExternalId::parse("app-1").unwrap()),
             job_id: None,
             created_by: user("rita"),
         }),
-        ("participant_added", 1) => c(ConversationEvent::ParticipantAdded {
-            user_id: user("cy"),
-            role: Role::Recruiter,
-        }),
-        ("participant_removed", 1) => c(ConversationEvent::ParticipantRemoved {
-            user_id: user("cy"),
-        }),
+        ("participant_added", 1) => {
+            c(ConversationEvent::ParticipantAdded { user_id: user("cy"), role: Role::Recruiter })
+        }
+        ("participant_removed", 1) => c(ConversationEvent::ParticipantRemoved { user_id: user("cy") }),
         ("message_sent", 1) => c(ConversationEvent::MessageSent {
             message_id: msg(1),
             sender_id: user("abe"),
@@ -81,19 +68,16 @@ fn sample(name: &str, version: u32) -> Sample {
             }],
             client_msg_id: Some(ClientMsgId::parse("c-1").unwrap()),
         }),
-        ("message_edited", 1) => c(ConversationEvent::MessageEdited {
-            message_id: msg(1),
-            content: "fixed".into(),
-        }),
+        ("message_edited", 1) => {
+            c(ConversationEvent::MessageEdited { message_id: msg(1), content: "fixed".into() })
+        }
         ("message_deleted", 1) => c(ConversationEvent::MessageDeleted { message_id: msg(1) }),
-        ("messages_read", 1) => c(ConversationEvent::MessagesRead {
-            reader_id: user("rita"),
-            up_to_seq: 300,
-        }),
-        ("message_delivered", 1) => c(ConversationEvent::MessageDelivered {
-            recipient_id: user("rita"),
-            up_to_seq: 301,
-        }),
+        ("messages_read", 1) => {
+            c(ConversationEvent::MessagesRead { reader_id: user("rita"), up_to_seq: 300 })
+        }
+        ("message_delivered", 1) => {
+            c(ConversationEvent::MessageDelivered { recipient_id: user("rita"), up_to_seq: 301 })
+        }
         ("reaction_added", 1) => c(ConversationEvent::ReactionAdded {
             message_id: msg(1),
             user_id: user("rita"),
@@ -119,28 +103,22 @@ fn sample(name: &str, version: u32) -> Sample {
         }),
         ("user_profile_updated", 1) => Sample::Event(Event::User(
             user("jane.doe@acme.io"),
-            UserEvent::ProfileUpdated {
-                name: Some("Jane Doe".into()),
-                role: Some(Role::Recruiter),
-            },
+            UserEvent::ProfileUpdated { name: Some("Jane Doe".into()), role: Some(Role::Recruiter) },
         )),
         ("typing_changed", 1) => Sample::Signal(Signal::TypingChanged {
             conversation_id: conv(),
             user_id: user("abe"),
             is_typing: true,
         }),
-        ("presence_changed", 1) => Sample::Signal(Signal::PresenceChanged {
-            user_id: user("abe"),
-            online: false,
-            last_seen: at,
-        }),
+        ("presence_changed", 1) => {
+            Sample::Signal(Signal::PresenceChanged { user_id: user("abe"), online: false, last_seen: at })
+        }
         _ => panic!("no golden sample for {name} v{version}: add one"),
     }
 }
 
 fn fixture_path(name: &str, version: u32) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/golden/wire/{name}.v{version}.hex"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/wire/{name}.v{version}.hex"))
 }
 
 fn sample_bytes(sample: &Sample) -> Vec<u8> {
@@ -190,16 +168,11 @@ fn every_released_version_decodes_from_its_golden_bytes() {
                 };
                 let decoded = decode_body(key, name, version, &bytes)
                     .unwrap_or_else(|e| panic!("{name} v{version} no longer decodes: {e}"));
-                assert_eq!(
-                    decoded, event,
-                    "{name} v{version} decodes to something else"
-                );
+                assert_eq!(decoded, event, "{name} v{version} decodes to something else");
             }
             Sample::Signal(signal) => {
                 let key = match &signal {
-                    Signal::TypingChanged {
-                        conversation_id, ..
-                    } => Key::Conversation(*conversation_id),
+                    Signal::TypingChanged { conversation_id, .. } => Key::Conversation(*conversation_id),
                     Signal::PresenceChanged { user_id, .. } => Key::User(user_id.clone()),
                 };
                 let decoded = convert::decode_signal(key, name, version, &bytes)
@@ -228,37 +201,23 @@ fn the_current_version_still_encodes_to_its_golden_bytes() {
 
 #[test]
 fn a_whole_envelope_round_trips_through_headers_and_subject() {
-    let Sample::Event(event) = sample("message_sent", 1) else {
-        unreachable!()
-    };
+    let Sample::Event(event) = sample("message_sent", 1) else { unreachable!() };
     let envelope = Envelope {
         event_id: EventId(uuid::Uuid::from_u128(42)),
-        occurred_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-            + chrono::Duration::milliseconds(678),
-        actor: Actor {
-            user_id: user("abe"),
-            role: Role::Applicant,
-        },
+        occurred_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::milliseconds(678),
+        actor: Actor { user_id: user("abe"), role: Role::Applicant },
         event,
     };
     let encoded = encode(&envelope);
-    assert_eq!(
-        encoded.subject,
-        format!("parley.conv.{}.message_sent", conv())
-    );
-    assert_eq!(
-        encoded.headers.get(HEADER_OCCURRED_AT).unwrap().as_str(),
-        "2026-01-02T03:04:05.678Z"
-    );
+    assert_eq!(encoded.subject, format!("parley.conv.{}.message_sent", conv()));
+    assert_eq!(encoded.headers.get(HEADER_OCCURRED_AT).unwrap().as_str(), "2026-01-02T03:04:05.678Z");
     let decoded = decode(&encoded.subject, Some(&encoded.headers), &encoded.payload).unwrap();
     assert_eq!(decoded, envelope);
 }
 
 #[test]
 fn trailing_bytes_and_truncation_are_decode_errors() {
-    let Sample::Event(event) = sample("messages_read", 1) else {
-        unreachable!()
-    };
+    let Sample::Event(event) = sample("messages_read", 1) else { unreachable!() };
     let mut bytes = encode_body(&event);
     bytes.push(0);
     assert!(decode_body(Key::Conversation(conv()), "messages_read", 1, &bytes).is_err());

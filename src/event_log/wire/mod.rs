@@ -35,17 +35,9 @@ pub enum DecodeError {
     #[error("unknown event type {name} version {version}")]
     UnknownType { name: String, version: u32 },
     #[error("body of {name} v{version}: {source}")]
-    Body {
-        name: String,
-        version: u32,
-        source: postcard::Error,
-    },
+    Body { name: String, version: u32, source: postcard::Error },
     #[error("{name} v{version} carries an invalid value: {reason}")]
-    Value {
-        name: String,
-        version: u32,
-        reason: String,
-    },
+    Value { name: String, version: u32, reason: String },
 }
 
 /// An event ready to publish.
@@ -58,14 +50,10 @@ pub struct Encoded {
 
 pub fn encode(envelope: &Envelope) -> Encoded {
     let (subject, payload) = match &envelope.event {
-        Event::Conversation(id, event) => (
-            subjects::conversation(id, event.name()),
-            convert::encode_conversation_event(event),
-        ),
-        Event::User(id, event) => (
-            subjects::user(id, event.name()),
-            convert::encode_user_event(event),
-        ),
+        Event::Conversation(id, event) => {
+            (subjects::conversation(id, event.name()), convert::encode_conversation_event(event))
+        }
+        Event::User(id, event) => (subjects::user(id, event.name()), convert::encode_user_event(event)),
     };
     Encoded {
         subject,
@@ -121,10 +109,7 @@ pub struct Metadata {
 pub fn decode_metadata(headers: Option<&HeaderMap>) -> Result<Metadata, DecodeError> {
     let headers = headers.ok_or(DecodeError::MissingHeader(HEADER_TYPE))?;
     let get = |name: &'static str| {
-        headers
-            .get(name)
-            .map(|v| v.as_str().to_owned())
-            .ok_or(DecodeError::MissingHeader(name))
+        headers.get(name).map(|v| v.as_str().to_owned()).ok_or(DecodeError::MissingHeader(name))
     };
     let bad = |name: &'static str, value: &str| DecodeError::BadHeader(name, value.to_owned());
     let event_id = get(HEADER_EVENT_ID)?;
@@ -147,11 +132,7 @@ pub fn decode_metadata(headers: Option<&HeaderMap>) -> Result<Metadata, DecodeEr
 }
 
 /// Reads a stored durable event back into the domain, whatever version wrote it.
-pub fn decode(
-    subject: &str,
-    headers: Option<&HeaderMap>,
-    payload: &[u8],
-) -> Result<Envelope, DecodeError> {
+pub fn decode(subject: &str, headers: Option<&HeaderMap>, payload: &[u8]) -> Result<Envelope, DecodeError> {
     let meta = decode_metadata(headers)?;
     let (key, subject_name) =
         subjects::parse(subject).ok_or_else(|| DecodeError::BadSubject(subject.to_owned()))?;
@@ -159,21 +140,12 @@ pub fn decode(
         return Err(DecodeError::BadHeader(HEADER_TYPE, meta.name));
     }
     let event = match key {
-        Key::Conversation(id) => Event::Conversation(
-            id,
-            convert::decode_conversation_event(&meta.name, meta.version, payload)?,
-        ),
-        Key::User(id) => Event::User(
-            id,
-            convert::decode_user_event(&meta.name, meta.version, payload)?,
-        ),
+        Key::Conversation(id) => {
+            Event::Conversation(id, convert::decode_conversation_event(&meta.name, meta.version, payload)?)
+        }
+        Key::User(id) => Event::User(id, convert::decode_user_event(&meta.name, meta.version, payload)?),
     };
-    Ok(Envelope {
-        event_id: meta.event_id,
-        occurred_at: meta.occurred_at,
-        actor: meta.actor,
-        event,
-    })
+    Ok(Envelope { event_id: meta.event_id, occurred_at: meta.occurred_at, actor: meta.actor, event })
 }
 
 pub fn decode_signal(
@@ -182,8 +154,7 @@ pub fn decode_signal(
     payload: &[u8],
 ) -> Result<(Metadata, Signal), DecodeError> {
     let meta = decode_metadata(headers)?;
-    let (key, name) =
-        subjects::parse(subject).ok_or_else(|| DecodeError::BadSubject(subject.to_owned()))?;
+    let (key, name) = subjects::parse(subject).ok_or_else(|| DecodeError::BadSubject(subject.to_owned()))?;
     if name != meta.name {
         return Err(DecodeError::BadHeader(HEADER_TYPE, meta.name));
     }
@@ -205,17 +176,11 @@ pub fn encode_body(event: &Event) -> Vec<u8> {
 }
 
 #[doc(hidden)]
-pub fn decode_body(
-    key: Key,
-    name: &str,
-    version: u32,
-    payload: &[u8],
-) -> Result<Event, DecodeError> {
+pub fn decode_body(key: Key, name: &str, version: u32, payload: &[u8]) -> Result<Event, DecodeError> {
     Ok(match key {
-        Key::Conversation(id) => Event::Conversation(
-            id,
-            convert::decode_conversation_event(name, version, payload)?,
-        ),
+        Key::Conversation(id) => {
+            Event::Conversation(id, convert::decode_conversation_event(name, version, payload)?)
+        }
         Key::User(id) => Event::User(id, convert::decode_user_event(name, version, payload)?),
     })
 }

@@ -11,7 +11,6 @@ pub struct TestApp {
     pub env: TestEnv,
     pub address: String,
     pub http: reqwest::Client,
-    #[allow(dead_code, reason = "read by tests of later features")]
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -28,29 +27,50 @@ impl TestApp {
 
     /// Spawns with a configuration the test adjusts first.
     pub async fn spawn_with(env: TestEnv, adjust: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::for_tests(
-            env.nats_url(),
-            env.database_url.clone(),
-            env.dir.path().join("data"),
-        );
+        let mut config =
+            Config::for_tests(env.nats_url(), env.database_url.clone(), env.dir.path().join("data"));
         adjust(&mut config);
-        let app = Application::build(config)
-            .await
-            .expect("building the application");
+        let app = Application::build(config).await.expect("building the application");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self {
-            env,
-            address,
-            http: reqwest::Client::new(),
-            state,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Self { env, address, http: reqwest::Client::new(), state, stop: Some(stop), task: Some(task) }
+    }
+
+    /// Waits until the read models include every event in the log.
+    pub async fn catch_up(&self) {
+        let tip = self.state.log.last_seq().await.expect("reading the stream tip");
+        let caught_up =
+            self.state.progress.wait_for(tip, std::time::Duration::from_secs(30), &self.state.db).await;
+        assert!(caught_up, "the projector did not reach sequence {tip} within 30 s");
+    }
+
+    /// Appends events of one conversation as `actor`, without any expectation.
+    pub async fn append(
+        &self,
+        conversation: parley::domain::ConversationId,
+        actor: &parley::domain::Actor,
+        events: Vec<parley::domain::ConversationEvent>,
+    ) -> parley::event_log::Appended {
+        let envelopes: Vec<_> = events
+            .into_iter()
+            .map(|event| parley::domain::Envelope {
+                event_id: parley::domain::EventId::new(),
+                occurred_at: chrono::Utc::now(),
+                actor: actor.clone(),
+                event: parley::domain::Event::Conversation(conversation, event),
+            })
+            .collect();
+        let scope = parley::event_log::subjects::conversation_filter(&conversation);
+        let dedup = uuid::Uuid::new_v4().to_string();
+        self.state
+            .log
+            .append(&scope, &envelopes, parley::event_log::Expectation::Any, &dedup)
+            .await
+            .expect("appending events")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -58,11 +78,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("the server answers")
+        self.http.get(self.url(path)).send().await.expect("the server answers")
     }
 
     /// Stops the server gracefully and waits for it.

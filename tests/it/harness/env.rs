@@ -41,39 +41,22 @@ impl TestEnv {
     /// `own_postgres`: a private cluster even when a shared server is configured, for tests
     /// that kill or pause PostgreSQL.
     pub async fn start_with(own_postgres: bool) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("parley-test-")
-            .tempdir()
-            .expect("a temporary directory");
-        let nats = NatsServer::start(nats_options(dir.path()).await)
-            .await
-            .expect("starting nats-server");
-        let shared = std::env::var("PARLEY_TEST_DATABASE_URL")
-            .ok()
-            .filter(|_| !own_postgres);
+        let dir = tempfile::Builder::new().prefix("parley-test-").tempdir().expect("a temporary directory");
+        let nats = NatsServer::start(nats_options(dir.path()).await).await.expect("starting nats-server");
+        let shared = std::env::var("PARLEY_TEST_DATABASE_URL").ok().filter(|_| !own_postgres);
         let (database_url, pg) = match shared {
             Some(admin_url) => {
                 let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-                embedded::ensure_database(&admin_url, &name)
-                    .await
-                    .expect("creating a test database");
+                embedded::ensure_database(&admin_url, &name).await.expect("creating a test database");
                 (replace_database(&admin_url, &name), None)
             }
             None => {
                 let cluster = private_cluster(dir.path()).await;
-                cluster
-                    .ensure_database("parley")
-                    .await
-                    .expect("creating the test database");
+                cluster.ensure_database("parley").await.expect("creating the test database");
                 (cluster.url("parley"), Some(cluster))
             }
         };
-        Self {
-            nats,
-            database_url,
-            pg,
-            dir,
-        }
+        Self { nats, database_url, pg, dir }
     }
 
     pub fn nats_url(&self) -> String {

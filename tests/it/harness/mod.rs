@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod env;
+pub mod scenario;
 
 pub use app::TestApp;
 pub use env::TestEnv;

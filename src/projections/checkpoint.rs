@@ -1,0 +1,209 @@
+//! One batch, exactly once: inside the caller's transaction, take the projection's lock,
+//! read the checkpoint, apply only what comes after it, dead-letter what cannot be read, and
+//! move the checkpoint, all or nothing. A crash anywhere leaves the checkpoint and the rows
+//! it covers consistent; a redelivered or concurrently applied event is skipped.
+
+use sqlx::PgConnection;
+
+use super::apply::{self, ApplyError, Recorded, seq};
+
+/// The projection every read model belongs to.
+pub const PROJECTION: &str = "read_models";
+/// PostgreSQL channel on which appliers announce checkpoints (`projection:partition:seq`).
+pub const CHANNEL: &str = "parley_projection";
+
+/// One event of a batch: decoded, or already known to be unusable (with the reason).
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant, reason = "nearly every item is an event: boxing would allocate for each")]
+pub enum Item {
+    Event(Recorded),
+    DeadLetter { seq: u64, subject: String, event_type: Option<String>, reason: String },
+}
+
+impl Item {
+    pub fn seq(&self) -> u64 {
+        match self {
+            Item::Event(recorded) => recorded.seq,
+            Item::DeadLetter { seq, .. } => *seq,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The batch does not start right after the checkpoint: the reader must start again
+    /// from `checkpoint + 1`.
+    #[error("batch starts at {first}, but the checkpoint is {checkpoint}")]
+    Gap { checkpoint: u64, first: u64 },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+impl From<sqlx::Error> for BatchError {
+    fn from(error: sqlx::Error) -> Self {
+        BatchError::Apply(ApplyError::Database(error))
+    }
+}
+
+/// The advisory lock key of a projection partition: whoever applies holds it for the
+/// transaction, so two appliers (instances, or a rebuild swapping tables in) never interleave.
+pub fn lock_key(partition: i32) -> i64 {
+    0x7061_726c_0000_0000 | i64::from(partition as u32)
+}
+
+/// Locks the partition and returns its checkpoint (0 for a new projection).
+pub async fn lock(conn: &mut PgConnection, partition: i32) -> Result<u64, sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", lock_key(partition)).execute(&mut *conn).await?;
+    sqlx::query!(
+        "INSERT INTO projector_checkpoints (projection, partition, last_seq) VALUES ($1, $2, 0)
+         ON CONFLICT DO NOTHING",
+        PROJECTION,
+        partition,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let last = sqlx::query_scalar!(
+        "SELECT last_seq FROM projector_checkpoints WHERE projection = $1 AND partition = $2 FOR UPDATE",
+        PROJECTION,
+        partition,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(last as u64)
+}
+
+/// Reads a checkpoint without locking (status, waiting for a sequence).
+pub async fn read(conn: &mut PgConnection, partition: i32) -> Result<u64, sqlx::Error> {
+    let last = sqlx::query_scalar!(
+        "SELECT last_seq FROM projector_checkpoints WHERE projection = $1 AND partition = $2",
+        PROJECTION,
+        partition,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(last.unwrap_or(0) as u64)
+}
+
+/// Applies `items` (in sequence order) inside the caller's transaction and returns the new
+/// checkpoint. Items at or before the checkpoint are skipped.
+pub async fn apply_batch(
+    conn: &mut PgConnection,
+    partition: i32,
+    items: &[Item],
+    notify: bool,
+) -> Result<u64, BatchError> {
+    let checkpoint = lock(conn, partition).await?;
+    let fresh: Vec<&Item> = items.iter().filter(|item| item.seq() > checkpoint).collect();
+    let Some(first) = fresh.first() else { return Ok(checkpoint) };
+    if first.seq() != checkpoint + 1 {
+        return Err(BatchError::Gap { checkpoint, first: first.seq() });
+    }
+    let mut events = Vec::with_capacity(fresh.len());
+    for item in &fresh {
+        match item {
+            Item::Event(recorded) => events.push(recorded.clone()),
+            Item::DeadLetter { seq, subject, event_type, reason } => {
+                dead_letter(conn, *seq, subject, event_type.as_deref(), reason).await?;
+            }
+        }
+    }
+    apply::apply_all(conn, &events).await?;
+    let last = fresh.last().map(|item| item.seq()).expect("fresh is not empty");
+    sqlx::query!(
+        "UPDATE projector_checkpoints SET last_seq = $3 WHERE projection = $1 AND partition = $2",
+        PROJECTION,
+        partition,
+        seq(last),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if notify {
+        let payload = format!("{PROJECTION}:{partition}:{last}");
+        sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload).execute(&mut *conn).await?;
+    }
+    Ok(last)
+}
+
+/// Commits `items` in one transaction (a savepoint when the caller already holds one); when
+/// one of them is poison, commits them one per transaction instead, dead-lettering only the
+/// poison ones. Database outages are returned for the caller to wait out.
+pub async fn commit_items(
+    conn: &mut PgConnection,
+    partition: i32,
+    items: &[Item],
+    notify: bool,
+) -> Result<u64, BatchError> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    match apply_batch(&mut tx, partition, items, notify).await {
+        Ok(applied) => {
+            tx.commit().await?;
+            return Ok(applied);
+        }
+        Err(BatchError::Apply(e)) if e.is_poison() => tx.rollback().await?,
+        Err(other) => return Err(other),
+    }
+    let mut applied = 0;
+    for item in items {
+        let mut item = item.clone();
+        applied = loop {
+            let mut tx = conn.begin().await?;
+            match apply_batch(&mut tx, partition, std::slice::from_ref(&item), notify).await {
+                Ok(applied) => {
+                    tx.commit().await?;
+                    break applied;
+                }
+                Err(BatchError::Apply(e)) if e.is_poison() => {
+                    tx.rollback().await?;
+                    item = rejected(&item, &e.to_string());
+                }
+                Err(other) => return Err(other),
+            }
+        };
+    }
+    Ok(applied)
+}
+
+/// The dead letter that replaces an event the read models refused.
+fn rejected(item: &Item, reason: &str) -> Item {
+    match item {
+        Item::Event(recorded) => Item::DeadLetter {
+            seq: recorded.seq,
+            subject: crate::event_log::subjects::of(&recorded.event),
+            event_type: Some(recorded.event.name().to_owned()),
+            reason: reason.to_owned(),
+        },
+        dead => dead.clone(),
+    }
+}
+
+pub async fn dead_letter(
+    conn: &mut PgConnection,
+    at: u64,
+    subject: &str,
+    event_type: Option<&str>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    tracing::error!(seq = at, %subject, ?event_type, %reason, "event dead-lettered");
+    metrics::counter!("parley_projector_dead_letters_total", "projection" => PROJECTION).increment(1);
+    sqlx::query!(
+        "INSERT INTO dead_letters (projection, seq, subject, event_type, reason) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (projection, seq) DO UPDATE SET reason = EXCLUDED.reason",
+        PROJECTION,
+        seq(at),
+        subject,
+        event_type,
+        reason,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How many events a projection could not apply.
+pub async fn dead_letter_count(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    let count = sqlx::query_scalar!("SELECT count(*) FROM dead_letters WHERE projection = $1", PROJECTION)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(count.unwrap_or(0))
+}

@@ -1,0 +1,160 @@
+//! The `conversations` and `participants` read models: who takes part, read and delivery
+//! markers, unread counts.
+
+use sqlx::PgConnection;
+
+use super::apply::{ApplyError, Recorded, Result, seq};
+use crate::domain::{ConversationEvent, ConversationId, Role, UserId};
+
+/// Every conversation event moves the conversation's `last_seq`.
+pub async fn touch(conn: &mut PgConnection, id: &ConversationId, at: u64) -> Result<()> {
+    let updated = sqlx::query!(
+        "UPDATE conversations SET last_seq = GREATEST(last_seq, $2) WHERE conversation_id = $1",
+        id.0,
+        seq(at),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApplyError::Invariant(format!("conversation {id} does not exist")));
+    }
+    Ok(())
+}
+
+pub async fn created(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    event: &ConversationEvent,
+    recorded: &Recorded,
+) -> Result<()> {
+    let ConversationEvent::Created { title, kind, participants, application_id, job_id, created_by } = event
+    else {
+        unreachable!("called with conversation_created");
+    };
+    sqlx::query!(
+        "INSERT INTO conversations (conversation_id, title, kind, application_id, job_id, created_by,
+             created_at, created_seq, last_seq, activity_seq, activity_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $7)",
+        id.0,
+        title.as_deref(),
+        kind.as_str(),
+        application_id.as_ref().map(|a| a.as_str()),
+        job_id.as_ref().map(|j| j.as_str()),
+        created_by.as_str(),
+        recorded.occurred_at,
+        seq(recorded.seq),
+    )
+    .execute(&mut *conn)
+    .await?;
+    let users: Vec<String> = participants.iter().map(|p| p.user_id.to_string()).collect();
+    let roles: Vec<String> = participants.iter().map(|p| p.role.as_str().to_owned()).collect();
+    sqlx::query!(
+        "INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_seq)
+         SELECT $1, u.user_id, u.role, $4, $5 FROM UNNEST($2::text[], $3::text[]) AS u(user_id, role)",
+        id.0,
+        &users,
+        &roles,
+        recorded.occurred_at,
+        seq(recorded.seq),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn participant_added(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    user: &UserId,
+    role: Role,
+    recorded: &Recorded,
+) -> Result<()> {
+    // Joining (again) starts from nothing unread: messages before `joined_seq` never count.
+    sqlx::query!(
+        "INSERT INTO participants (conversation_id, user_id, role, joined_at, joined_seq)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (conversation_id, user_id) DO UPDATE
+         SET role = EXCLUDED.role, joined_at = EXCLUDED.joined_at, joined_seq = EXCLUDED.joined_seq,
+             left_at = NULL, left_seq = NULL, unread_count = 0",
+        id.0,
+        user.as_str(),
+        role.as_str(),
+        recorded.occurred_at,
+        seq(recorded.seq),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn participant_removed(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    user: &UserId,
+    recorded: &Recorded,
+) -> Result<()> {
+    let updated = sqlx::query!(
+        "UPDATE participants SET left_at = $3, left_seq = $4, unread_count = 0
+         WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL",
+        id.0,
+        user.as_str(),
+        recorded.occurred_at,
+        seq(recorded.seq),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApplyError::Invariant(format!("{user} does not take part in {id}")));
+    }
+    Ok(())
+}
+
+/// Moves the read marker forward and counts again what is still unread.
+pub async fn messages_read(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    reader: &UserId,
+    up_to: u64,
+) -> Result<()> {
+    let updated = sqlx::query!(
+        "UPDATE participants p
+         SET last_read_seq = GREATEST(p.last_read_seq, $3),
+             last_delivered_seq = GREATEST(p.last_delivered_seq, $3),
+             unread_count = CASE WHEN p.left_seq IS NOT NULL THEN 0 ELSE (
+                 SELECT count(*) FROM messages m
+                 WHERE m.conversation_id = p.conversation_id
+                   AND m.seq > GREATEST(p.last_read_seq, $3) AND m.seq > p.joined_seq
+                   AND NOT m.deleted AND m.sender_id IS DISTINCT FROM p.user_id)::int END
+         WHERE p.conversation_id = $1 AND p.user_id = $2",
+        id.0,
+        reader.as_str(),
+        seq(up_to),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApplyError::Invariant(format!("{reader} never took part in {id}")));
+    }
+    Ok(())
+}
+
+pub async fn message_delivered(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    recipient: &UserId,
+    up_to: u64,
+) -> Result<()> {
+    let updated = sqlx::query!(
+        "UPDATE participants SET last_delivered_seq = GREATEST(last_delivered_seq, $3)
+         WHERE conversation_id = $1 AND user_id = $2",
+        id.0,
+        recipient.as_str(),
+        seq(up_to),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApplyError::Invariant(format!("{recipient} never took part in {id}")));
+    }
+    Ok(())
+}

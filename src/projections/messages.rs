@@ -1,0 +1,310 @@
+//! The `messages` and `reactions` read models: history, edits, deletions, replies, reactions
+//! and the system messages of ATS updates, with the unread counts they move.
+
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::apply::{ApplyError, Recorded, Result, SentMessage, seq};
+use crate::domain::{ConversationEvent, ConversationId, MessageId, UserId};
+
+/// Characters of a replied-to message shown with the reply.
+pub const REPLY_PREVIEW_CHARS: i32 = 140;
+
+/// Inserts a run of sent messages with a handful of set-based statements, whatever its size.
+pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Result<()> {
+    let n = run.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut conversations = Vec::with_capacity(n);
+    let mut seqs = Vec::with_capacity(n);
+    let mut senders = Vec::with_capacity(n);
+    let mut sender_types = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut contents = Vec::with_capacity(n);
+    let mut replies: Vec<Option<Uuid>> = Vec::with_capacity(n);
+    let mut attachments = Vec::with_capacity(n);
+    let mut client_ids: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut times = Vec::with_capacity(n);
+    for sent in run {
+        let ConversationEvent::MessageSent {
+            message_id,
+            sender_id,
+            sender_role,
+            kind,
+            content,
+            reply_to,
+            attachments: files,
+            client_msg_id,
+        } = sent.event
+        else {
+            unreachable!("runs hold message_sent only");
+        };
+        ids.push(message_id.0);
+        conversations.push(sent.conversation_id.0);
+        seqs.push(seq(sent.seq));
+        senders.push(sender_id.to_string());
+        sender_types.push(sender_role.as_str().to_owned());
+        kinds.push(kind.as_str().to_owned());
+        contents.push(content.clone());
+        replies.push(reply_to.map(|r| r.0));
+        attachments.push(json!(
+            files
+                .iter()
+                .map(
+                    |a| json!({"id": a.id.0, "name": a.name, "content_type": a.content_type, "size": a.size})
+                )
+                .collect::<Vec<_>>()
+        ));
+        client_ids.push(client_msg_id.as_ref().map(|c| c.as_str().to_owned()));
+        times.push(sent.occurred_at);
+    }
+    sqlx::query!(
+        "INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content,
+             reply_to, attachments, client_msg_id, created_at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[],
+             $7::text[], $8::uuid[], $9::jsonb[], $10::text[], $11::timestamptz[])",
+        &ids,
+        &conversations,
+        &seqs,
+        &senders,
+        &sender_types,
+        &kinds,
+        &contents,
+        &replies as &[Option<Uuid>],
+        &attachments,
+        &client_ids as &[Option<String>],
+        &times,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if replies.iter().any(Option::is_some) {
+        sqlx::query!(
+            "UPDATE messages m SET reply_preview = left(r.content, $2)
+             FROM messages r
+             WHERE m.message_id = ANY($1) AND m.reply_to = r.message_id
+               AND r.conversation_id = m.conversation_id AND NOT r.deleted",
+            &ids,
+            REPLY_PREVIEW_CHARS,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let updated = sqlx::query!(
+        "UPDATE conversations c
+         SET last_seq = GREATEST(c.last_seq, v.seq), last_message_id = v.message_id,
+             activity_seq = v.seq, activity_at = v.at
+         FROM (SELECT DISTINCT ON (conversation_id) conversation_id, message_id, seq, at
+               FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::timestamptz[]) AS t(conversation_id, message_id, seq, at)
+               ORDER BY conversation_id, seq DESC) v
+         WHERE c.conversation_id = v.conversation_id",
+        &conversations,
+        &ids,
+        &seqs,
+        &times,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let distinct: std::collections::HashSet<&Uuid> = conversations.iter().collect();
+    if updated.rows_affected() != distinct.len() as u64 {
+        return Err(ApplyError::Invariant("a message names a conversation that does not exist".into()));
+    }
+    sqlx::query!(
+        "UPDATE participants p SET unread_count = p.unread_count + d.n
+         FROM (SELECT p2.conversation_id, p2.user_id, count(*)::int AS n
+               FROM UNNEST($1::uuid[], $2::text[]) AS m(conversation_id, sender_id)
+               JOIN participants p2 ON p2.conversation_id = m.conversation_id AND p2.left_seq IS NULL
+                                   AND p2.user_id IS DISTINCT FROM m.sender_id
+               GROUP BY p2.conversation_id, p2.user_id) d
+         WHERE p.conversation_id = d.conversation_id AND p.user_id = d.user_id",
+        &conversations,
+        &senders,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn edited(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    message: &MessageId,
+    content: &str,
+    recorded: &Recorded,
+) -> Result<()> {
+    let updated = sqlx::query!(
+        "UPDATE messages SET content = $3, edited_at = $4
+         WHERE message_id = $1 AND conversation_id = $2 AND NOT deleted",
+        message.0,
+        id.0,
+        content,
+        recorded.occurred_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApplyError::Invariant(format!("edit of missing or deleted message {message}")));
+    }
+    sqlx::query!(
+        "UPDATE messages SET reply_preview = left($3, $4) WHERE reply_to = $1 AND conversation_id = $2",
+        message.0,
+        id.0,
+        content,
+        REPLY_PREVIEW_CHARS,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn deleted(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    message: &MessageId,
+    recorded: &Recorded,
+) -> Result<()> {
+    // The content goes from the read model (and so from search); the log keeps the fact.
+    let row = sqlx::query!(
+        "UPDATE messages SET deleted = true, deleted_at = $3, content = '', attachments = '[]', reply_preview = NULL
+         WHERE message_id = $1 AND conversation_id = $2 AND NOT deleted
+         RETURNING seq, sender_id",
+        message.0,
+        id.0,
+        recorded.occurred_at,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ApplyError::Invariant(format!("delete of missing or deleted message {message}")))?;
+    sqlx::query!(
+        "UPDATE participants SET unread_count = unread_count - 1
+         WHERE conversation_id = $1 AND left_seq IS NULL AND user_id IS DISTINCT FROM $2
+           AND last_read_seq < $3 AND joined_seq < $3",
+        id.0,
+        row.sender_id,
+        row.seq,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM reactions WHERE message_id = $1", message.0).execute(&mut *conn).await?;
+    sqlx::query!(
+        "UPDATE messages SET reply_preview = NULL WHERE reply_to = $1 AND conversation_id = $2",
+        message.0,
+        id.0,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn reaction_added(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    message: &MessageId,
+    user: &UserId,
+    emoji: &str,
+    recorded: &Recorded,
+) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO reactions (message_id, user_id, emoji, conversation_id, seq)
+         SELECT $1, $2, $3, $4, $5 FROM messages
+         WHERE message_id = $1 AND conversation_id = $4 AND NOT deleted",
+        message.0,
+        user.as_str(),
+        emoji,
+        id.0,
+        seq(recorded.seq),
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+    .eq(&1)
+    .then_some(())
+    .ok_or_else(|| ApplyError::Invariant(format!("reaction to missing or deleted message {message}")))
+}
+
+pub async fn reaction_removed(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    message: &MessageId,
+    user: &UserId,
+    emoji: &str,
+) -> Result<()> {
+    let deleted = sqlx::query!(
+        "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 AND conversation_id = $4",
+        message.0,
+        user.as_str(),
+        emoji,
+        id.0,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApplyError::Invariant(format!("removal of a reaction {user} never left on {message}")));
+    }
+    Ok(())
+}
+
+/// An ATS update: a system message, unread for everyone taking part.
+pub async fn application_status(
+    conn: &mut PgConnection,
+    id: &ConversationId,
+    event: &ConversationEvent,
+    recorded: &Recorded,
+) -> Result<()> {
+    let ConversationEvent::ApplicationStatusReceived {
+        message_id,
+        ats_event_id,
+        change,
+        application_id,
+        job_id,
+        job_title,
+        candidate_id,
+        recruiter_id,
+        status,
+        ats_occurred_at,
+        text,
+    } = event
+    else {
+        unreachable!("called with application_status_received");
+    };
+    let system = json!({
+        "ats_event_id": ats_event_id,
+        "change": change.as_str(),
+        "application_id": application_id,
+        "job_id": job_id,
+        "job_title": job_title,
+        "candidate_id": candidate_id,
+        "recruiter_id": recruiter_id,
+        "status": status,
+        "occurred_at": crate::event_log::wire::format_time(*ats_occurred_at),
+    });
+    sqlx::query!(
+        "INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content, system, created_at)
+         VALUES ($1, $2, $3, NULL, 'system', 'system', $4, $5, $6)",
+        message_id.0,
+        id.0,
+        seq(recorded.seq),
+        text,
+        system,
+        recorded.occurred_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE conversations SET last_seq = GREATEST(last_seq, $2), last_message_id = $3,
+             activity_seq = $2, activity_at = $4
+         WHERE conversation_id = $1",
+        id.0,
+        seq(recorded.seq),
+        message_id.0,
+        recorded.occurred_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE participants SET unread_count = unread_count + 1 WHERE conversation_id = $1 AND left_seq IS NULL",
+        id.0,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

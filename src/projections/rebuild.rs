@@ -1,0 +1,99 @@
+//! Rebuilding the read models from sequence 1 into fresh tables (schema `parley_rebuild`),
+//! then swapping them in. The swap happens in one transaction that holds the projection's
+//! lock, so live appliers pause for its duration, catches the new tables up to the log's tip,
+//! and renames the schemas; appliers resume on the new tables after the checkpoint.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use super::checkpoint::{self, Item};
+use super::runner::to_item;
+use super::schema::{self, REBUILD_SCHEMA, SCHEMA};
+use crate::event_log::EventLog;
+
+/// Events applied per transaction while rebuilding.
+pub const BATCH: usize = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct RebuildReport {
+    pub events: u64,
+    pub last_seq: u64,
+    pub dead_letters: i64,
+    pub elapsed: Duration,
+}
+
+/// Rebuilds every read model into `REBUILD_SCHEMA`; with `swap`, replaces the live tables
+/// with them. `on_progress(done, total)` is called after each batch.
+pub async fn rebuild(
+    log: &EventLog,
+    database_url: &str,
+    swap: bool,
+    mut on_progress: impl FnMut(u64, u64),
+) -> anyhow::Result<RebuildReport> {
+    let started = Instant::now();
+    let total = log.last_seq().await?;
+    let mut conn = schema::fresh_schema(database_url, REBUILD_SCHEMA).await?;
+    let mut events = 0;
+    let mut last_seq = apply_from(log, &mut conn, 1, &mut |n| {
+        events += n;
+        on_progress(events, total.max(events));
+    })
+    .await?;
+    if swap {
+        last_seq = swap_in(log, &mut conn, last_seq, &mut |n| events += n).await?;
+        tracing::info!(last_seq, "rebuilt read models swapped in");
+    }
+    let dead_letters = checkpoint::dead_letter_count(&mut conn).await.unwrap_or(0);
+    Ok(RebuildReport { events, last_seq, dead_letters, elapsed: started.elapsed() })
+}
+
+/// Applies every event from `from_seq` to the log's current tip; returns the checkpoint.
+async fn apply_from(
+    log: &EventLog,
+    conn: &mut PgConnection,
+    from_seq: u64,
+    counted: &mut dyn FnMut(u64),
+) -> anyhow::Result<u64> {
+    let mut reader = log.read(&[], from_seq, None).await?;
+    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+    let mut applied = from_seq.saturating_sub(1);
+    while let Some(raw) = reader.next().await {
+        batch.push(to_item(&raw?));
+        if batch.len() == BATCH {
+            applied = checkpoint::commit_items(conn, 0, &batch, false).await?;
+            counted(batch.len() as u64);
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        applied = checkpoint::commit_items(conn, 0, &batch, false).await?;
+        counted(batch.len() as u64);
+    }
+    Ok(applied)
+}
+
+async fn swap_in(
+    log: &EventLog,
+    conn: &mut PgConnection,
+    rebuilt: u64,
+    counted: &mut dyn FnMut(u64),
+) -> anyhow::Result<u64> {
+    let mut tx = conn.begin().await?;
+    // The same lock every live applier takes per batch: they wait until the swap commits.
+    let checkpoint = checkpoint::lock(&mut tx, 0).await?;
+    debug_assert_eq!(checkpoint, rebuilt);
+    let last = apply_from(log, &mut tx, checkpoint + 1, counted).await?;
+    let retired = format!("{SCHEMA}_retired");
+    tx.execute(sqlx::AssertSqlSafe(format!(
+        "ALTER SCHEMA {live} RENAME TO {old}; ALTER SCHEMA {new} RENAME TO {live}; DROP SCHEMA {old} CASCADE;",
+        live = schema::quote_identifier(SCHEMA),
+        old = schema::quote_identifier(&retired),
+        new = schema::quote_identifier(REBUILD_SCHEMA),
+    )))
+    .await?;
+    let payload = format!("{}:0:{last}", checkpoint::PROJECTION);
+    sqlx::query("SELECT pg_notify($1, $2)").bind(checkpoint::CHANNEL).bind(payload).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(last)
+}
