@@ -12,6 +12,7 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Verifier;
 use crate::config::{Config, Environment, redact_url};
 use crate::embedded::Embedded;
 use crate::event_log::{self, EventLog};
@@ -26,6 +27,14 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         check_config(&config)?;
+        // Keys are checked before any connection, so a missing or broken key is named at once.
+        let verifier = Verifier::from_config(&config.auth, config.environment, &config.data_dir)?;
+        tracing::info!(
+            algorithm = %verifier.algorithm(),
+            issuer = config.auth.jwt_issuer.as_deref(),
+            audience = config.auth.jwt_audience.as_deref(),
+            "verifying bearer tokens"
+        );
         let need_nats = config.nats_url.is_none();
         let need_pg = config.database_url.is_none();
         let embedded = if need_nats || need_pg {
@@ -63,6 +72,7 @@ impl Application {
             log,
             db,
             config: Arc::new(config),
+            auth: Arc::new(verifier),
             shutdown: CancellationToken::new(),
         };
         Ok(Self {

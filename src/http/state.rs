@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Verifier;
 use crate::config::Config;
 use crate::event_log::EventLog;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     pub log: EventLog,
     pub db: PgPool,
     pub config: Arc<Config>,
+    /// Checks bearer tokens; the REST extractor and the WebSocket upgrade share it.
+    pub auth: Arc<Verifier>,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).
     pub shutdown: CancellationToken,
 }

@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod auth;
 mod event_log;
 mod startup;
