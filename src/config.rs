@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::{Role, UserId};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "parley",
@@ -25,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: HTTP and WebSocket API, projectors, live sessions.
     Serve(Box<Config>),
+    /// Mint a signed token for development and tests; prints the token alone on stdout.
+    Token(Box<TokenArgs>),
     /// Start a PostgreSQL cluster in a directory and keep it running until interrupted
     /// (used by scripts/test; prints its URL on the first line of stdout).
     #[command(hide = true)]
@@ -167,6 +171,49 @@ impl std::fmt::Display for JwtAlgorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// `parley token`: mints a token the way the identity provider would, for development.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The user id (`sub` claim).
+    #[arg(long, value_parser = parse_user_id)]
+    pub sub: UserId,
+
+    /// The role claim: recruiter, applicant, service or analyst.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+
+    /// Display name (`name` claim).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// How long the token is valid.
+    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    pub ttl: Duration,
+
+    /// PEM file with the private key, for RS256 and EdDSA.
+    #[arg(long, env = "PARLEY_JWT_PRIVATE_KEY_FILE")]
+    pub private_key_file: Option<PathBuf>,
+
+    /// Directory holding the development signing key (the same as `parley serve`'s).
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = ".parley")]
+    pub data_dir: PathBuf,
+
+    /// development or production. Production never reads or creates a development key.
+    #[arg(long = "env", env = "PARLEY_ENV", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
+
+fn parse_user_id(text: &str) -> Result<UserId, String> {
+    UserId::parse(text).map_err(|e| e.message)
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).map_err(|e| e.message)
 }
 
 impl std::fmt::Debug for Config {

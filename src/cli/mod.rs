@@ -1,5 +1,9 @@
 //! Subcommands of the `parley` binary.
 
+mod token;
+
+pub use token::token;
+
 use parley::config::{Config, DevPostgresArgs};
 use parley::embedded::{PgCluster, PgOptions};
 use parley::startup::Application;

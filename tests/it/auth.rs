@@ -1,15 +1,15 @@
-//! Authentication end to end: bearer tokens on a real route, and start-up refusing to run
-//! without keys in production.
+//! Authentication end to end: bearer tokens on a real route, `parley token`, and start-up
+//! refusing to run without keys in production.
 
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use parley::auth::Signer;
+use parley::auth::{DEV_SECRET_FILE, Signer, Verifier};
 use parley::domain::{Role, UserId};
 use serde_json::{Value, json};
 
-use crate::harness::TestApp;
+use crate::harness::{TestApp, TestEnv};
 
 #[tokio::test]
 async fn me_answers_the_profile_in_the_callers_token() {
@@ -96,6 +96,63 @@ fn parley(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .expect("running parley")
+}
+
+/// The single line `parley token` printed.
+fn printed_token(output: &Output) -> String {
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    assert!(stdout.ends_with('\n'));
+    stdout.trim_end().to_owned()
+}
+
+const TOKEN_ARGS: &[&str] = &["token", "--sub", "abe", "--role", "applicant"];
+
+#[test]
+fn parley_token_prints_one_line_that_verifies_with_the_configured_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "a-configured-secret-0123456789abcdefghij";
+    let output = parley(TOKEN_ARGS, &[("PARLEY_JWT_SECRET", secret)], dir.path());
+    let principal = Verifier::hs256(secret.as_bytes())
+        .verify(&printed_token(&output))
+        .unwrap();
+    assert_eq!(principal.user_id.as_str(), "abe");
+    assert_eq!(principal.role, Role::Applicant);
+    assert!(
+        !dir.path().join(".parley").exists(),
+        "a configured secret needs no development key"
+    );
+}
+
+#[test]
+fn parley_token_without_a_secret_creates_the_development_secret_once_and_reuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = printed_token(&parley(TOKEN_ARGS, &[], dir.path()));
+    let secret_file = dir.path().join(".parley").join(DEV_SECRET_FILE);
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let second = printed_token(&parley(TOKEN_ARGS, &[], dir.path()));
+    assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
+
+    let verifier = Verifier::hs256(secret.trim().as_bytes());
+    for token in [first, second] {
+        assert_eq!(verifier.verify(&token).unwrap().user_id.as_str(), "abe");
+    }
+}
+
+#[tokio::test]
+async fn a_development_server_accepts_tokens_from_parley_token_in_the_same_data_dir() {
+    let env = TestEnv::start().await;
+    let data_dir = env.dir.path().join("data");
+    let app = TestApp::spawn_with(env, |config| config.auth.jwt_secret = None).await;
+    let data_dir = data_dir.to_str().unwrap();
+    let output = parley(TOKEN_ARGS, &[("PARLEY_DATA_DIR", data_dir)], Path::new("/"));
+    let response = app.get_as("/api/users/me", &printed_token(&output)).await;
+    assert_eq!(response.status(), 200);
 }
 
 #[test]
