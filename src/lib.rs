@@ -6,6 +6,7 @@
 //!
 //! - [`http`]: the REST and WebSocket API (axum): authenticates, validates, authorises, and
 //!   answers with read models or problem documents.
+//! - [`auth`]: verifies bearer tokens (JWT) into a `Principal`; mints development tokens.
 //! - [`domain`]: pure rules. Commands become events through `decide`; state folds events
 //!   through `evolve`. No I/O.
 //! - [`commands`]: loads a conversation's state from the log, decides, appends with an
@@ -18,6 +19,7 @@
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
 
+pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod domain;

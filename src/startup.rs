@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::{Config, Environment, redact_url};
 use crate::embedded::Embedded;
@@ -28,6 +29,14 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         check_config(&config)?;
+        // Keys are checked before any connection, so a missing or broken key is named at once.
+        let verifier = Verifier::from_config(&config.auth, config.environment, &config.data_dir)?;
+        tracing::info!(
+            algorithm = %verifier.algorithm(),
+            issuer = config.auth.jwt_issuer.as_deref(),
+            audience = config.auth.jwt_audience.as_deref(),
+            "verifying bearer tokens"
+        );
         let need_nats = config.nats_url.is_none();
         let need_pg = config.database_url.is_none();
         let embedded = if need_nats || need_pg {
@@ -67,6 +76,7 @@ impl Application {
             db,
             config: Arc::new(config),
             progress: Progress::new(),
+            auth: Arc::new(verifier),
             shutdown: CancellationToken::new(),
         };
         Ok(Self { listener, state, embedded, database_url })

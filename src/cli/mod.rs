@@ -2,6 +2,9 @@
 
 pub mod progress;
 pub mod projections;
+mod token;
+
+pub use token::token;
 
 use parley::config::{Config, DevPostgresArgs};
 use parley::embedded::{PgCluster, PgOptions};

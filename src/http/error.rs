@@ -144,6 +144,10 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 section 11.6.1: a 401 names the scheme that would be accepted.
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
@@ -222,6 +226,15 @@ mod tests {
         let problem = ApiError::Invalid(vec![Invalid::new("content", "must not be empty")]).problem();
         assert_eq!(problem.status, 400);
         assert_eq!(problem.errors[0].field, "content");
+    }
+
+    #[test]
+    fn unauthorized_answers_name_the_bearer_scheme() {
+        let response = ApiError::Unauthorized("token expired".into()).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let forbidden = ApiError::Forbidden("no".into()).into_response();
+        assert!(!forbidden.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 
     #[test]

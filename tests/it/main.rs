@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod auth;
 mod event_log;
 mod projections;
 mod projector_crash;

@@ -1,17 +1,26 @@
 //! `TestApp`: the real `parley serve` application on 127.0.0.1:0 against a `TestEnv`.
 
-use parley::config::Config;
+use std::time::Duration;
+
+use parley::auth::Signer;
+use parley::config::{Config, JwtAlgorithm};
+use parley::domain::{Role, UserId};
 use parley::http::AppState;
 use parley::startup::Application;
 use tokio::sync::oneshot;
 
 use super::env::TestEnv;
 
+/// The HS256 secret every `TestApp` verifies with, unless a test configures another key.
+pub const TEST_JWT_SECRET: &str = "parley-integration-tests-secret-0123456789";
+
 pub struct TestApp {
     pub env: TestEnv,
     pub address: String,
     pub http: reqwest::Client,
     pub state: AppState,
+    /// Signs tokens the app accepts; `None` when a test configured a public-key algorithm.
+    signer: Option<Signer>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -25,11 +34,21 @@ impl TestApp {
         Self::spawn_with(env, |_| {}).await
     }
 
-    /// Spawns with a configuration the test adjusts first.
+    /// Spawns with a configuration the test adjusts first. Tokens are HS256 with
+    /// [`TEST_JWT_SECRET`] unless the test changes that.
     pub async fn spawn_with(env: TestEnv, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config =
             Config::for_tests(env.nats_url(), env.database_url.clone(), env.dir.path().join("data"));
+        config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
         adjust(&mut config);
+        let signer = match (&config.auth.jwt_algorithm, &config.auth.jwt_secret) {
+            (JwtAlgorithm::Hs256, Some(secret)) => Some(
+                Signer::hs256(secret.as_bytes())
+                    .with_issuer(config.auth.jwt_issuer.clone())
+                    .with_audience(config.auth.jwt_audience.clone()),
+            ),
+            _ => None,
+        };
         let app = Application::build(config).await.expect("building the application");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
@@ -37,7 +56,7 @@ impl TestApp {
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self { env, address, http: reqwest::Client::new(), state, stop: Some(stop), task: Some(task) }
+        Self { env, address, http: reqwest::Client::new(), state, signer, stop: Some(stop), task: Some(task) }
     }
 
     /// Waits until the read models include every event in the log.
@@ -79,6 +98,24 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(self.url(path)).send().await.expect("the server answers")
+    }
+
+    /// Signs tokens this app accepts, for tests that need unusual claims.
+    pub fn signer(&self) -> &Signer {
+        self.signer
+            .as_ref()
+            .expect("the app verifies HS256 with a known secret; sign RS256/EdDSA tokens yourself")
+    }
+
+    /// A token for `user` in `role`, valid for an hour.
+    pub fn token(&self, user: &str, role: Role) -> String {
+        let user = UserId::parse(user).expect("a valid user id");
+        self.signer().mint(&user, role, None, Duration::from_secs(3600)).expect("signing a token")
+    }
+
+    /// GET with `Authorization: Bearer <token>`.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("the server answers")
     }
 
     /// Stops the server gracefully and waits for it.
