@@ -17,6 +17,7 @@ use crate::config::{Config, Environment, redact_url};
 use crate::embedded::Embedded;
 use crate::event_log::{self, EventLog};
 use crate::http::{self, AppState};
+use crate::live::Presence;
 use crate::projections::{self, Progress};
 
 pub struct Application {
@@ -27,7 +28,12 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        // An empty variable (`DATABASE_URL=`) means unset, as shells and compose files use it.
+        config.nats_url = config.nats_url.filter(|url| !url.trim().is_empty());
+        config.database_url = config.database_url.filter(|url| !url.trim().is_empty());
+        // Before anything records a metric, so that nothing recorded is lost.
+        http::metrics::handle();
         check_config(&config)?;
         // Keys are checked before any connection, so a missing or broken key is named at once.
         let verifier = Verifier::from_config(&config.auth, config.environment, &config.data_dir)?;
@@ -76,6 +82,7 @@ impl Application {
             db,
             config: Arc::new(config),
             progress: Progress::new(),
+            presence: Presence::new(),
             auth: Arc::new(verifier),
             shutdown: CancellationToken::new(),
         };

@@ -101,6 +101,10 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_PARTICIPANTS", default_value_t = 100)]
     pub max_participants: usize,
 
+    /// Largest request body accepted, in bytes (attachment uploads have their own limit).
+    #[arg(long, env = "PARLEY_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+
     /// How long a write waits for the read models to include it before answering 202.
     #[arg(long, env = "PARLEY_WRITE_WAIT", value_parser = parse_duration, default_value = "2s")]
     pub write_wait: Duration,

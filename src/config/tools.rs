@@ -42,8 +42,9 @@ impl ConnectArgs {
         let running = crate::embedded::Addresses::read(&self.data_dir);
         let from_serve =
             |pick: fn(&crate::embedded::Addresses) -> Option<String>| running.as_ref().and_then(pick);
-        let nats = self.nats_url.clone().or_else(|| from_serve(|a| a.nats_url.clone()));
-        let database = self.database_url.clone().or_else(|| from_serve(|a| a.database_url.clone()));
+        let set = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        let nats = set(&self.nats_url).or_else(|| from_serve(|a| a.nats_url.clone()));
+        let database = set(&self.database_url).or_else(|| from_serve(|a| a.database_url.clone()));
         match (nats, database) {
             (Some(nats), Some(database)) => Ok((nats, database)),
             _ => anyhow::bail!(

@@ -1,27 +1,63 @@
 //! The HTTP surface: router, shared state, error format, one file per resource. Handlers
-//! validate and authorise, then hand commands to `commands` and read from the read models;
+//! authenticate, parse and authorise, hand commands to `commands` and read from `queries`;
 //! they never touch NATS subjects or wire formats themselves.
 
 pub mod auth;
+pub mod conversations;
 pub mod error;
+pub mod extract;
 pub mod health;
+pub mod messages;
+pub mod metrics;
+pub mod openapi;
 mod state;
+pub mod support;
 pub mod users;
 
 use axum::Router;
-use axum::routing::get;
-use tower_http::trace::TraceLayer;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
 pub use state::AppState;
 
+/// The routes and the OpenAPI document describing them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::render))
+        .routes(routes!(conversations::create))
+        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::history))
+        .routes(routes!(conversations::read))
+        .routes(routes!(conversations::add_participant))
+        .routes(routes!(conversations::remove_participant))
+        .routes(routes!(messages::send))
+        .routes(routes!(messages::get))
+        .routes(routes!(messages::read))
+        .routes(routes!(users::me, users::update_me))
+        .routes(routes!(users::get, users::upsert))
+        .routes(routes!(users::list_conversations))
+        .routes(routes!(users::unread))
+        .routes(routes!(users::presence))
+        .split_for_parts()
+}
+
 /// Builds the application's router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/users/me", get(users::me))
+    let body_limit = state.config.max_body_bytes;
+    let (routes, document) = api();
+    routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(error::not_found)
-        .layer(TraceLayer::new_for_http())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::WARN)))
         .with_state(state)
 }

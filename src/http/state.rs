@@ -10,6 +10,7 @@ use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::Config;
 use crate::event_log::EventLog;
+use crate::live::Presence;
 use crate::projections::Progress;
 
 #[derive(Clone, FromRef)]
@@ -20,6 +21,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// How far the read models are; write endpoints wait on it to read their own writes.
     pub progress: Progress,
+    pub presence: Presence,
     /// Checks bearer tokens; the REST extractor and the WebSocket upgrade share it.
     pub auth: Arc<Verifier>,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).

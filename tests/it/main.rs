@@ -3,6 +3,11 @@
 
 mod harness;
 
+mod api_conversations;
+mod api_errors;
+mod api_messages;
+mod api_users;
+
 mod auth;
 mod event_log;
 mod projections;

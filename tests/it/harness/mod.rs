@@ -1,6 +1,7 @@
 //! Test harness: real services, the real server on a free port, typed helpers.
 
 pub mod app;
+pub mod client;
 pub mod env;
 pub mod scenario;
 

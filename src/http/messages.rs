@@ -1,0 +1,145 @@
+//! `/api/messages`: send (idempotent with `client_msg_id`), read one, mark read up to one.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::auth::Authenticated;
+use super::conversations::mark_read;
+use super::error::Problem;
+use super::extract::{AppJson, AppPath};
+use super::support::{Accepted, accepted, access, acting_for, visible};
+use super::{ApiError, AppState};
+use crate::commands::Outcome;
+use crate::domain::{
+    ClientMsgId, ConversationCommand, ConversationId, MessageId, MessageKind, Unchanged, UserId,
+};
+use crate::queries::messages;
+use crate::views::MessageView;
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KindParam {
+    Text,
+    File,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    pub conversation_id: Uuid,
+    /// 1 to 16,384 characters after trimming (configurable).
+    pub content: String,
+    /// `text` (default) or `file`.
+    pub kind: Option<KindParam>,
+    /// A message of the same conversation this one answers.
+    pub reply_to: Option<Uuid>,
+    /// Uploaded attachments (`POST /api/attachments`).
+    pub attachment_ids: Option<Vec<Uuid>>,
+    /// The client's idempotency key: repeats return the original message.
+    #[schema(value_type = Option<String>)]
+    pub client_msg_id: Option<ClientMsgId>,
+    /// A service sends on behalf of this participant.
+    #[schema(value_type = Option<String>)]
+    pub sender_id: Option<UserId>,
+}
+
+/// The stream's duplicate-window key of a send: one per sender, conversation and client key.
+pub fn send_dedup_id(conversation: &ConversationId, sender: &UserId, client_msg_id: &ClientMsgId) -> String {
+    format!("send:{conversation}:{sender}:{}", client_msg_id.as_str())
+}
+
+#[utoipa::path(post, path = "/api/messages", tag = "messages", request_body = SendMessage,
+    responses((status = 201, body = MessageView, description = "sent"),
+              (status = 200, body = MessageView, description = "a repeat of a client_msg_id: the original"),
+              (status = 202, body = Accepted), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem),
+              (status = 503, body = Problem)))]
+pub async fn send(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppJson(body): AppJson<SendMessage>,
+) -> Result<Response, ApiError> {
+    let conversation = ConversationId(body.conversation_id);
+    let sender = acting_for(&caller, body.sender_id)?;
+    if body.attachment_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+        return Err(ApiError::invalid("attachment_ids", "attachments are not accepted yet"));
+    }
+    let message_id = MessageId::new();
+    let dedup = body.client_msg_id.as_ref().map(|c| send_dedup_id(&conversation, &sender, c));
+    let command = ConversationCommand::SendMessage {
+        message_id,
+        sender_id: sender.clone(),
+        kind: match body.kind {
+            Some(KindParam::File) => MessageKind::File,
+            Some(KindParam::Text) | None => MessageKind::Text,
+        },
+        content: body.content,
+        reply_to: body.reply_to.map(MessageId),
+        attachments: vec![],
+        client_msg_id: body.client_msg_id.clone(),
+    };
+    let outcome = state.commands.execute(&caller.actor(), conversation, &command, dedup).await?;
+    let (id, status) = match &outcome {
+        Outcome::Appended { .. } => (message_id, StatusCode::CREATED),
+        Outcome::Unchanged { reason: Unchanged::AlreadySent(original), .. } => (*original, StatusCode::OK),
+        Outcome::Unchanged { .. } => {
+            // A racing twin stored it first: the conversation's state knows which message.
+            let client_id = body.client_msg_id.as_ref().expect("only keyed sends can be duplicates");
+            let state_now = state.commands.state(conversation).await?;
+            let original = state_now
+                .message_for_client_id(&sender, client_id)
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("duplicate send without an original")))?;
+            (original, StatusCode::OK)
+        }
+    };
+    if !visible(&state, outcome.visible_at()).await {
+        return Ok(accepted(outcome.visible_at(), Some(id.0)));
+    }
+    let view = messages::by_id(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("message {id} visible but not found")))?;
+    Ok((status, Json(view)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/messages/{id}", tag = "messages",
+    params(("id" = Uuid, Path, description = "message id")),
+    responses((status = 200, body = MessageView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Json<MessageView>, ApiError> {
+    let view = visible_message(&state, &caller, MessageId(id)).await?;
+    Ok(Json(view))
+}
+
+/// A message the caller may see, or 404.
+async fn visible_message(
+    state: &AppState,
+    caller: &crate::auth::Principal,
+    id: MessageId,
+) -> Result<MessageView, ApiError> {
+    let not_found = || ApiError::NotFound("message not found".into());
+    let view = messages::by_id(&state.db, &id).await?.ok_or_else(not_found)?;
+    access(state, caller, &ConversationId(view.conversation_id)).await.map_err(|_| not_found())?;
+    Ok(view)
+}
+
+#[utoipa::path(put, path = "/api/messages/{id}/read", tag = "messages",
+    params(("id" = Uuid, Path, description = "message id")),
+    responses((status = 200, body = super::conversations::ReadState), (status = 202, body = Accepted),
+              (status = 404, body = Problem)))]
+pub async fn read(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let view = visible_message(&state, &caller, MessageId(id)).await?;
+    let reader = acting_for(&caller, None)?;
+    mark_read(&state, &caller, ConversationId(view.conversation_id), reader, Some(view.seq)).await
+}
