@@ -15,10 +15,12 @@
 //!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
 //! - [`projections`]: PostgreSQL read models built exactly once from the log, with
 //!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
+//! - [`ats`]: turns the applicant-tracking system's events into conversation facts.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
 
+pub mod ats;
 pub mod auth;
 pub mod commands;
 pub mod config;

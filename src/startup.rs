@@ -102,13 +102,14 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, state, embedded, database_url } = self;
         let token = state.shutdown.clone();
-        let background = projections::spawn(
+        let mut background = projections::spawn(
             state.log.clone(),
             state.db.clone(),
             database_url,
             state.progress.clone(),
             token.clone(),
         );
+        background.push(crate::ats::spawn(state.log.clone(), state.commands.clone(), token.clone()));
         let drain_timeout = state.config.shutdown_timeout;
         let client = state.log.client().clone();
         tracing::info!(address = %listener.local_addr()?, "parley is listening");

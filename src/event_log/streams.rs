@@ -9,6 +9,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ("PARLEY_EVENTS", include_str!("../../streams/PARLEY_EVENTS.json")),
     ("PARLEY_SIGNALS", include_str!("../../streams/PARLEY_SIGNALS.json")),
     ("ATS_EVENTS", include_str!("../../streams/ATS_EVENTS.json")),
+    ("ATS_DEAD_LETTERS", include_str!("../../streams/ATS_DEAD_LETTERS.json")),
     ("KV_PARLEY_PRESENCE", include_str!("../../streams/KV_PARLEY_PRESENCE.json")),
     ("OBJ_PARLEY_ATTACHMENTS", include_str!("../../streams/OBJ_PARLEY_ATTACHMENTS.json")),
 ];

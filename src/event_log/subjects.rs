@@ -16,6 +16,7 @@ use crate::domain::{ConversationId, Event, UserId};
 pub const EVENTS_STREAM: &str = "PARLEY_EVENTS";
 pub const SIGNALS_STREAM: &str = "PARLEY_SIGNALS";
 pub const ATS_STREAM: &str = "ATS_EVENTS";
+pub const ATS_DEAD_LETTERS_STREAM: &str = "ATS_DEAD_LETTERS";
 pub const PRESENCE_BUCKET: &str = "PARLEY_PRESENCE";
 pub const ATTACHMENTS_BUCKET: &str = "PARLEY_ATTACHMENTS";
 
@@ -29,6 +30,16 @@ pub const ALL_LIVE: &str = "parley.live.>";
 pub const ALL_SIGNALS: &str = "parley.signal.>";
 /// What the ATS publishes.
 pub const ATS_SUBJECTS: &str = "ats.applications.*.*";
+
+/// Where an ATS event Parley could not process is kept, by its ATS_EVENTS sequence.
+pub fn ats_dead_letter(original_seq: u64) -> String {
+    format!("ats_dead_letters.{original_seq}")
+}
+
+/// Where an ATS event of `change` about `application_id` is published.
+pub fn ats_application(application_id: &str, change: &str) -> String {
+    format!("ats.applications.{application_id}.{change}")
+}
 
 pub fn conversation(id: &ConversationId, event_name: &str) -> String {
     format!("parley.conv.{id}.{event_name}")

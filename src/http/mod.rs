@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 mod state;
 pub mod support;
+pub mod system;
 pub mod users;
 
 use axum::Router;
@@ -46,6 +47,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list_conversations))
         .routes(routes!(users::unread))
         .routes(routes!(users::presence))
+        .routes(routes!(system::application_event))
         .split_for_parts()
 }
 

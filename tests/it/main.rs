@@ -8,6 +8,7 @@ mod api_errors;
 mod api_messages;
 mod api_users;
 
+mod ats;
 mod auth;
 mod event_log;
 mod projections;
