@@ -51,21 +51,17 @@ pub fn lock_key(partition: i32) -> i64 {
     0x7061_726c_0000_0000 | i64::from(partition as u32)
 }
 
-/// Locks the partition and returns its checkpoint (0 for a new projection).
+/// Locks the partition and returns its checkpoint (0 for a new projection), in one round
+/// trip: the advisory lock is taken by the sub-select before the row is upserted and locked.
 pub async fn lock(conn: &mut PgConnection, partition: i32) -> Result<u64, sqlx::Error> {
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", lock_key(partition)).execute(&mut *conn).await?;
-    sqlx::query!(
-        "INSERT INTO projector_checkpoints (projection, partition, last_seq) VALUES ($1, $2, 0)
-         ON CONFLICT DO NOTHING",
-        PROJECTION,
-        partition,
-    )
-    .execute(&mut *conn)
-    .await?;
     let last = sqlx::query_scalar!(
-        "SELECT last_seq FROM projector_checkpoints WHERE projection = $1 AND partition = $2 FOR UPDATE",
+        "INSERT INTO projector_checkpoints (projection, partition, last_seq)
+         SELECT $1, $2, 0 FROM (SELECT pg_advisory_xact_lock($3)) AS locked
+         ON CONFLICT (projection, partition) DO UPDATE SET last_seq = projector_checkpoints.last_seq
+         RETURNING last_seq",
         PROJECTION,
         partition,
+        lock_key(partition),
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -109,18 +105,21 @@ pub async fn apply_batch(
     }
     apply::apply_all(conn, &events).await?;
     let last = fresh.last().map(|item| item.seq()).expect("fresh is not empty");
+    // Moving the checkpoint and announcing it (delivered at commit) in one round trip.
+    let channel = if notify { Some(CHANNEL) } else { None };
+    let payload = format!("{PROJECTION}:{partition}:{last}");
     sqlx::query!(
-        "UPDATE projector_checkpoints SET last_seq = $3 WHERE projection = $1 AND partition = $2",
+        "WITH moved AS (UPDATE projector_checkpoints SET last_seq = $3 WHERE projection = $1 AND partition = $2
+                        RETURNING last_seq)
+         SELECT pg_notify($4, $5) FROM moved WHERE $4::text IS NOT NULL",
         PROJECTION,
         partition,
         seq(last),
+        channel,
+        payload,
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    if notify {
-        let payload = format!("{PROJECTION}:{partition}:{last}");
-        sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload).execute(&mut *conn).await?;
-    }
     Ok(last)
 }
 

@@ -1,0 +1,160 @@
+//! Scenarios over one large log: seeded once with conversations and their messages, then
+//! rebuilt by the projector (beside a raw batched insert of the same rows), and read back a
+//! page at a time through the API.
+
+use std::time::Instant;
+
+use parley::domain::{
+    Actor, ConversationEvent, ConversationId, ConversationKind, Envelope, Event, EventId, MessageId,
+    MessageKind, ParticipantSpec, Role, UserId,
+};
+use parley::projections::{rebuild, schema};
+use rand::Rng;
+use sqlx::{Connection, Executor, PgConnection};
+
+use super::append::publish_raw;
+use super::env::{Env, Server, token};
+use super::report::Sample;
+use super::stats::{Latencies, rate};
+
+pub struct BigLog {
+    pub conversations: Vec<ConversationId>,
+    pub events: u64,
+}
+
+fn participant(i: usize) -> (UserId, UserId) {
+    (
+        UserId::parse(&format!("rec-{}", i % 50)).expect("valid"),
+        UserId::parse(&format!("app-{i}")).expect("valid"),
+    )
+}
+
+/// Appends `conversations` conversations holding `messages` messages between them, with a
+/// read receipt every tenth message, as fast as JetStream takes them.
+pub async fn seed(env: &Env, conversations: usize, messages: usize) -> anyhow::Result<BigLog> {
+    let ids: Vec<ConversationId> = (0..conversations).map(|_| ConversationId::new()).collect();
+    let now = chrono::Utc::now();
+    let envelope = |actor: &UserId, role, event| Envelope {
+        event_id: EventId::new(),
+        occurred_at: now,
+        actor: Actor { user_id: actor.clone(), role },
+        event,
+    };
+    let mut events = Vec::with_capacity(conversations);
+    for (i, id) in ids.iter().enumerate() {
+        let (recruiter, applicant) = participant(i);
+        events.push(envelope(
+            &recruiter,
+            Role::Recruiter,
+            Event::Conversation(
+                *id,
+                ConversationEvent::Created {
+                    title: Some(format!("Application {i}")),
+                    kind: ConversationKind::Group,
+                    participants: vec![
+                        ParticipantSpec { user_id: recruiter.clone(), role: Role::Recruiter },
+                        ParticipantSpec { user_id: applicant.clone(), role: Role::Applicant },
+                    ],
+                    application_id: None,
+                    job_id: None,
+                    created_by: recruiter.clone(),
+                },
+            ),
+        ));
+    }
+    publish_raw(&env.log, &events).await?;
+    let mut published = events.len() as u64;
+    let chunk = 50_000;
+    for start in (0..messages).step_by(chunk) {
+        let mut batch = Vec::with_capacity(chunk);
+        for n in start..(start + chunk).min(messages) {
+            let i = n % conversations;
+            let (recruiter, applicant) = participant(i);
+            let (sender, role) =
+                if n % 2 == 0 { (&recruiter, Role::Recruiter) } else { (&applicant, Role::Applicant) };
+            let event = if n % 10 == 9 {
+                ConversationEvent::MessagesRead {
+                    reader_id: applicant.clone(),
+                    up_to_seq: published + batch.len() as u64,
+                }
+            } else {
+                ConversationEvent::MessageSent {
+                    message_id: MessageId::new(),
+                    sender_id: sender.clone(),
+                    sender_role: role,
+                    kind: MessageKind::Text,
+                    content: format!("Message {n}: the interview is confirmed for Tuesday, see you there."),
+                    reply_to: None,
+                    attachments: vec![],
+                    client_msg_id: None,
+                }
+            };
+            batch.push(envelope(sender, role, Event::Conversation(ids[i], event)));
+        }
+        publish_raw(&env.log, &batch).await?;
+        published += batch.len() as u64;
+    }
+    Ok(BigLog { conversations: ids, events: published })
+}
+
+/// Rebuilds every read model from the log and swaps them in; beside it, the same message
+/// rows inserted in batches straight into a copy of the messages table.
+pub async fn projector(env: &Env, log: &BigLog) -> anyhow::Result<Sample> {
+    let url = env.database_url();
+    let pool = schema::connect_pool(&url).await?;
+    schema::migrate(&pool).await?;
+    let report = rebuild::rebuild(&env.log, &url, true, |_, _| {}).await?;
+    anyhow::ensure!(report.events == log.events, "rebuilt {} of {} events", report.events, log.events);
+    let projector_rate = rate(report.events, report.elapsed);
+    let raw_rate = raw_insert(&url).await?;
+    Ok(Sample::from([("rate", projector_rate), ("raw_rate", raw_rate)]))
+}
+
+/// Copies the projected message rows into a fresh table with the same columns, indexes and
+/// generated search column, 5,000 rows per statement, and returns rows per second.
+async fn raw_insert(url: &str) -> anyhow::Result<f64> {
+    let mut conn = PgConnection::connect_with(&schema::connect_options(url, schema::SCHEMA)?).await?;
+    conn.execute("DROP TABLE IF EXISTS public.bench_raw_messages").await?;
+    conn.execute("CREATE TABLE public.bench_raw_messages (LIKE parley.messages INCLUDING ALL)").await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM parley.messages").fetch_one(&mut conn).await?;
+    let started = Instant::now();
+    let mut last_seq = 0i64;
+    loop {
+        // Each batch is read and written in one statement: the read is part of the price the
+        // projector pays too (it decodes events), and is small next to the insert.
+        let inserted = sqlx::query(
+            "WITH batch AS (SELECT * FROM parley.messages WHERE seq > $1 ORDER BY seq LIMIT 5000)
+             INSERT INTO public.bench_raw_messages (message_id, conversation_id, seq, sender_id, sender_type, kind,
+                 content, reply_to, attachments, client_msg_id, created_at)
+             SELECT message_id, conversation_id, seq, sender_id, sender_type, kind, content, reply_to, attachments,
+                 client_msg_id, created_at FROM batch RETURNING seq",
+        )
+        .bind(last_seq)
+        .fetch_all(&mut conn)
+        .await?;
+        let Some(max) = inserted.iter().map(|row| sqlx::Row::get::<i64, _>(row, 0)).max() else { break };
+        last_seq = max;
+    }
+    let elapsed = started.elapsed();
+    conn.execute("DROP TABLE public.bench_raw_messages").await?;
+    Ok(rate(total as u64, elapsed))
+}
+
+/// Latest-50 history pages of random conversations through the API.
+pub async fn history(server: &Server, log: &BigLog, requests: usize) -> anyhow::Result<Sample> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(8).build()?;
+    let tokens: Vec<String> = (0..50).map(|i| token(&format!("rec-{i}"), Role::Recruiter)).collect();
+    let mut latencies = Latencies::with_capacity(requests);
+    let mut rng = rand::rng();
+    for _ in 0..requests {
+        let i = rng.random_range(0..log.conversations.len());
+        let url = format!("{}/api/conversations/{}/messages?limit=50", server.base, log.conversations[i]);
+        let sent = Instant::now();
+        let response = http.get(&url).bearer_auth(&tokens[i % 50]).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        latencies.record(sent.elapsed());
+        anyhow::ensure!(status.is_success(), "history answered {status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(Sample::from([("p50_ms", latencies.percentile_ms(50.0)), ("p99_ms", latencies.percentile_ms(99.0))]))
+}
