@@ -34,6 +34,21 @@ pub async fn run(args: ProjectionsArgs) -> anyhow::Result<()> {
                 }
             }
         }
+        ProjectionsAction::Verify => {
+            let mut problems = projections::verify::compare_with_rebuild(&log, &db, &database_url).await?;
+            for (conversation, user, stored, recount) in projections::verify::unread_mismatches(&db).await? {
+                problems.push(format!(
+                    "unread of {user} in {conversation}: stored {stored}, recounted {recount}"
+                ));
+            }
+            if !problems.is_empty() {
+                for problem in &problems {
+                    eprintln!("{problem}");
+                }
+                anyhow::bail!("{} difference(s) between the read models and the log", problems.len());
+            }
+            println!("the read models equal a rebuild from the log, and every unread count its recount");
+        }
         ProjectionsAction::Rebuild { no_swap } => {
             let total = log.last_seq().await?;
             let mut progress = Progress::new("rebuilding", total);

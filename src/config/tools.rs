@@ -76,6 +76,9 @@ pub enum ProjectionsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild into fresh tables (without swapping) and compare them with the live ones row
+    /// for row, and recount every unread counter; exits 1 on any difference.
+    Verify,
     /// Rebuild every read model from sequence 1 into fresh tables, then swap them in.
     Rebuild {
         /// Build the fresh tables (schema parley_rebuild) but leave the live ones in place.

@@ -15,6 +15,7 @@ pub mod rebuild;
 pub mod runner;
 pub mod schema;
 mod users;
+pub mod verify;
 
 use std::time::Duration;
 

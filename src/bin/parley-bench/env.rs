@@ -53,7 +53,11 @@ impl Env {
 
     /// Starts `parley serve` against these servers and waits until it is ready.
     pub async fn serve(&self, binary: &Path, extra: &[(&str, &str)]) -> anyhow::Result<Server> {
-        let port = embedded::process::free_port()?;
+        self.serve_on(binary, embedded::process::free_port()?, extra).await
+    }
+
+    /// `parley serve` on `port`; `extra` settings override the defaults (NATS_URL, ...).
+    pub async fn serve_on(&self, binary: &Path, port: u16, extra: &[(&str, &str)]) -> anyhow::Result<Server> {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -65,10 +69,15 @@ impl Env {
             .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(self.dir.path().join("serve.log"))?)
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.path().join("serve.log"))?,
+            )
             .kill_on_drop(true);
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-        let server = Server { _process: child, base: format!("http://127.0.0.1:{port}") };
+        let server = Server { process: child, base: format!("http://127.0.0.1:{port}"), port };
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -84,9 +93,10 @@ impl Env {
 }
 
 pub struct Server {
-    /// Held so the server stops when the scenario drops it.
-    _process: Child,
+    /// Killed when the scenario drops the server.
+    pub process: Child,
     pub base: String,
+    pub port: u16,
 }
 
 /// The `parley` binary built next to this one (same profile).

@@ -9,6 +9,7 @@
 
 mod append;
 mod biglog;
+#[allow(dead_code, reason = "shared by parley-bench and parley-chaos; each uses part of it")]
 mod env;
 mod report;
 mod rest;

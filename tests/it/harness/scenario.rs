@@ -85,56 +85,19 @@ pub fn read(reader: &str, up_to: Option<u64>) -> ConversationCommand {
     ConversationCommand::MarkRead { reader_id: user(reader), up_to_seq: up_to }
 }
 
-const TABLES: &[(&str, &str)] = &[
-    ("users", "user_id"),
-    ("conversations", "conversation_id"),
-    ("participants", "conversation_id, user_id"),
-    ("messages", "message_id"),
-    ("reactions", "message_id, user_id, emoji"),
-    ("projector_checkpoints", "projection, partition"),
-    ("dead_letters", "projection, seq"),
-];
-
-/// Every row of every read-model table in `schema`, as JSON text, in key order. Only the
-/// operational `dead_letters.recorded_at` is left out.
+/// Every row of every read-model table in `schema` (see `projections::verify::snapshot`).
 pub async fn snapshot(db: &PgPool, schema: &str) -> BTreeMap<&'static str, Vec<String>> {
-    let mut tables = BTreeMap::new();
-    for (table, key) in TABLES {
-        let sql =
-            format!("SELECT (to_jsonb(t) - 'recorded_at')::text FROM {schema}.{table} t ORDER BY {key}");
-        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_all(db)
-            .await
-            .expect("reading a read-model table");
-        tables.insert(*table, rows);
-    }
-    tables
+    parley::projections::verify::snapshot(db, schema).await.expect("reading the read-model tables")
 }
 
 /// Asserts two snapshots are equal, naming the first table and row that differ.
-pub fn assert_same(left: &BTreeMap<&str, Vec<String>>, right: &BTreeMap<&str, Vec<String>>) {
-    for (table, rows) in left {
-        let other = &right[table];
-        assert_eq!(rows.len(), other.len(), "{table}: {} rows vs {}", rows.len(), other.len());
-        for (a, b) in rows.iter().zip(other) {
-            assert_eq!(a, b, "{table} differs");
-        }
-    }
+pub fn assert_same(left: &BTreeMap<&'static str, Vec<String>>, right: &BTreeMap<&'static str, Vec<String>>) {
+    let differences = parley::projections::verify::differences(left, right);
+    assert!(differences.is_empty(), "read models differ: {differences:#?}");
+    assert!(left.values().any(|rows| !rows.is_empty()), "both snapshots are empty: nothing was compared");
 }
 
-/// Unread counts recomputed from scratch: messages after both markers, not deleted, not the
-/// participant's own; zero for those who left.
-pub async fn recomputed_unread(db: &PgPool) -> Vec<(String, String, i64, i64)> {
-    sqlx::query_as(
-        "SELECT p.conversation_id::text, p.user_id, p.unread_count::int8,
-                CASE WHEN p.left_seq IS NOT NULL THEN 0 ELSE (
-                    SELECT count(*) FROM parley.messages m
-                    WHERE m.conversation_id = p.conversation_id AND m.seq > p.last_read_seq
-                      AND m.seq > p.joined_seq AND NOT m.deleted
-                      AND m.sender_id IS DISTINCT FROM p.user_id) END
-         FROM parley.participants p ORDER BY 1, 2",
-    )
-    .fetch_all(db)
-    .await
-    .expect("recomputing unread counts")
+/// Participants whose unread count differs from a recount of the messages.
+pub async fn unread_mismatches(db: &PgPool) -> Vec<(String, String, i64, i64)> {
+    parley::projections::verify::unread_mismatches(db).await.expect("recounting unread messages")
 }
