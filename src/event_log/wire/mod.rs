@@ -3,6 +3,8 @@
 //! to the domain event.
 
 mod convert;
+#[doc(hidden)]
+pub mod samples;
 pub mod v1;
 
 use async_nats::HeaderMap;
