@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod replay;
+pub use replay::{ReplayArgs, parse_time};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "parley",
@@ -25,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: HTTP and WebSocket API, projectors, live sessions.
     Serve(Box<Config>),
+    /// Write the event log as JSON lines or CSV, for analysts. Needs only read permissions.
+    Replay(Box<ReplayArgs>),
     /// Start a PostgreSQL cluster in a directory and keep it running until interrupted
     /// (used by scripts/test; prints its URL on the first line of stdout).
     #[command(hide = true)]

@@ -20,5 +20,6 @@ pub mod domain;
 pub mod embedded;
 pub mod event_log;
 pub mod http;
+pub mod replay;
 pub mod startup;
 pub mod telemetry;

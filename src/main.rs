@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
     parley::telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(config) => cli::serve(*config).await,
+        Command::Replay(args) => cli::replay(*args).await,
         Command::DevPostgres(args) => cli::dev_postgres(args).await,
     };
     match result {

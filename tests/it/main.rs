@@ -4,4 +4,5 @@
 mod harness;
 
 mod event_log;
+mod replay;
 mod startup;

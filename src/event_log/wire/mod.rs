@@ -154,6 +154,15 @@ pub fn decode(
     headers: Option<&HeaderMap>,
     payload: &[u8],
 ) -> Result<Envelope, DecodeError> {
+    decode_versioned(subject, headers, payload).map(|(envelope, _)| envelope)
+}
+
+/// `decode`, also saying which version of the body was stored (replay reports it).
+pub fn decode_versioned(
+    subject: &str,
+    headers: Option<&HeaderMap>,
+    payload: &[u8],
+) -> Result<(Envelope, u32), DecodeError> {
     let meta = decode_metadata(headers)?;
     let (key, subject_name) =
         subjects::parse(subject).ok_or_else(|| DecodeError::BadSubject(subject.to_owned()))?;
@@ -170,12 +179,13 @@ pub fn decode(
             convert::decode_user_event(&meta.name, meta.version, payload)?,
         ),
     };
-    Ok(Envelope {
+    let envelope = Envelope {
         event_id: meta.event_id,
         occurred_at: meta.occurred_at,
         actor: meta.actor,
         event,
-    })
+    };
+    Ok((envelope, meta.version))
 }
 
 pub fn decode_signal(
