@@ -11,6 +11,7 @@ mod ats;
 mod data;
 pub mod docs;
 pub mod filter;
+mod merge;
 mod record;
 mod source;
 
@@ -21,8 +22,9 @@ use async_nats::jetstream;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use merge::Merged;
 pub use record::{Body, CSV_HEADER, Encoder, Key, Record};
-use source::{Bounds, Delivered, Merged, Source, StreamKind};
+use source::{Bounds, Delivered, Source, StreamKind};
 
 use crate::domain::{ConversationId, Event, UserId};
 use crate::event_log::subjects::{ATS_STREAM, EVENTS_STREAM};

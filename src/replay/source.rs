@@ -1,29 +1,34 @@
-//! Reading streams for replay through ephemeral ordered consumers: no durable state, no acks,
-//! no stream management, so a read-only NATS user can run it. Each consumer is named
-//! `replay_<random>` (a recreated one `replay_<random>_<n>`). The JetStream API subjects it
-//! publishes to are `CONSUMER.CREATE.<stream>.<name>[.<filter>]`,
-//! `CONSUMER.MSG.NEXT.<stream>.<name>`, and after a reconnect or a gap
-//! `CONSUMER.INFO.<stream>.<name>` and `CONSUMER.DELETE.<stream>.<name>` (the latter may be
-//! refused: the server drops an idle ephemeral consumer by itself). nats.conf's analyst user
-//! allows exactly these.
+//! One stream read for replay through an ephemeral ordered consumer: no durable state, no
+//! acks (`AckPolicy::None`), in memory, one replica, removed by the server 30 s after it was
+//! last used. Order is checked as async-nats's ordered consumer checks it (each delivery's
+//! consumer sequence follows the last; a gap, a lost heartbeat or a vanished consumer
+//! recreates the consumer after the last stream sequence delivered), but with a larger pull
+//! batch: async-nats fixes its ordered consumer at 500 messages per pull, which measured
+//! slower (docs/decisions.md).
 //!
-//! Several sources (Parley's events, the ATS's) are merged by stored time while catching up;
-//! once every source has delivered what was pending when it opened, events are written as
-//! they arrive.
+//! Consumers are named `replay_<random>` (a recreated one `replay_<random>_<n>`). The
+//! JetStream API subjects used, which nats.conf's analyst user allows: `CONSUMER.CREATE.
+//! <stream>.<name>[.<filter>]`, `CONSUMER.MSG.NEXT.<stream>.<name>`, and after a reconnect
+//! `CONSUMER.INFO.<stream>.<name>`. Nothing is ever deleted: a replaced consumer expires.
 
-use async_nats::jetstream::{
-    self,
-    consumer::{DeliverPolicy, pull},
-};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::{self, MessagesErrorKind};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, stream};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
 
 use super::ReplayError;
 
-/// Messages asked for per pull request. The ordered consumer asks for at most 500; this caps
-/// nothing below that and is recorded in the consumer so `nats consumer info` shows it.
-const MAX_BATCH: i64 = 500;
+/// Messages asked for per pull request, and the bytes they may add up to: enough to keep the
+/// server streaming while replay writes, small enough to keep memory flat (at most one batch
+/// sits in the client's buffers; events are at most 1 MiB).
+pub const PULL_BATCH: usize = 8192;
+pub const PULL_MAX_BYTES: usize = 8 * 1024 * 1024;
+const HEARTBEAT: Duration = Duration::from_secs(5);
+const EXPIRES: Duration = Duration::from_secs(30);
+const INACTIVE_THRESHOLD: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamKind {
@@ -49,13 +54,24 @@ pub struct Bounds {
 
 pub struct Source {
     kind: StreamKind,
-    messages: Option<pull::Ordered>,
+    stream_name: String,
+    stream: stream::Stream<()>,
+    config: pull::Config,
+    serial: u32,
+    messages: Option<pull::Stream>,
+    /// The last consumer and stream sequence delivered (0: none yet).
+    consumer_seq: u64,
+    stream_seq: u64,
     /// Events the consumer still had to deliver after the last one it delivered.
-    pending: u64,
+    pub(super) pending: u64,
     to_seq: u64,
     until: Option<DateTime<Utc>>,
-    ended: bool,
-    head: Option<Delivered>,
+    pub(super) ended: bool,
+    pub(super) head: Option<Delivered>,
+}
+
+fn read_error(stream: &str, e: impl std::fmt::Display) -> ReplayError {
+    ReplayError::Read(format!("{stream}: {e}"))
 }
 
 impl Source {
@@ -66,12 +82,10 @@ impl Source {
         filters: Vec<String>,
         bounds: &Bounds,
     ) -> Result<Self, ReplayError> {
-        let read_error =
-            |e: &dyn std::fmt::Display| ReplayError::Read(format!("{stream_name}: {e}"));
         let stream = js
             .get_stream_no_info(stream_name)
             .await
-            .map_err(|e| read_error(&e))?;
+            .map_err(|e| read_error(stream_name, e))?;
         let deliver_policy = match (bounds.from_seq, bounds.since) {
             (Some(seq), _) => DeliverPolicy::ByStartSequence {
                 start_sequence: seq.max(1),
@@ -80,7 +94,7 @@ impl Source {
                 start_time: async_nats::datetime::from_nanos(
                     since.timestamp_nanos_opt().unwrap_or_default().into(),
                 )
-                .map_err(|e| read_error(&e))?,
+                .map_err(|e| read_error(stream_name, e))?,
             },
             (None, None) => DeliverPolicy::All,
         };
@@ -89,30 +103,89 @@ impl Source {
             [one] => (one.clone(), Vec::new()),
             _ => (String::new(), filters),
         };
-        let name = format!("replay_{}", uuid::Uuid::new_v4().simple());
-        let consumer = stream
-            .create_consumer(pull::OrderedConfig {
-                name: Some(name),
-                description: Some("parley replay".into()),
-                filter_subject,
-                filter_subjects,
-                deliver_policy,
-                max_batch: MAX_BATCH,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| read_error(&e))?;
-        let pending = consumer.cached_info().num_pending;
-        let messages = consumer.messages().await.map_err(|e| read_error(&e))?;
-        Ok(Self {
+        let config = pull::Config {
+            name: Some(format!("replay_{}", uuid::Uuid::new_v4().simple())),
+            description: Some("parley replay".into()),
+            filter_subject,
+            filter_subjects,
+            deliver_policy,
+            ack_policy: AckPolicy::None,
+            max_deliver: 1,
+            memory_storage: true,
+            num_replicas: 1,
+            inactive_threshold: INACTIVE_THRESHOLD,
+            max_batch: PULL_BATCH as i64,
+            max_bytes: PULL_MAX_BYTES as i64,
+            ..Default::default()
+        };
+        let mut source = Self {
             kind,
-            messages: Some(messages),
-            pending,
+            stream_name: stream_name.to_owned(),
+            stream,
+            config,
+            serial: 0,
+            messages: None,
+            consumer_seq: 0,
+            stream_seq: 0,
+            pending: 0,
             to_seq: bounds.to_seq.unwrap_or(u64::MAX),
             until: bounds.until,
             ended: bounds.to_seq.is_some_and(|to| Some(to) < bounds.from_seq),
             head: None,
-        })
+        };
+        if !source.ended {
+            source.pending = source.subscribe(source.config.clone()).await?;
+        }
+        Ok(source)
+    }
+
+    /// Creates the consumer and starts pulling; returns how many events it has pending.
+    async fn subscribe(&mut self, config: pull::Config) -> Result<u64, ReplayError> {
+        let name = &self.stream_name;
+        let consumer = self
+            .stream
+            .create_consumer(config)
+            .await
+            .map_err(|e| read_error(name, e))?;
+        let pending = consumer.cached_info().num_pending;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(PULL_BATCH)
+            .max_bytes_per_batch(PULL_MAX_BYTES)
+            .heartbeat(HEARTBEAT)
+            .expires(EXPIRES)
+            .messages()
+            .await
+            .map_err(|e| read_error(name, e))?;
+        self.messages = Some(messages);
+        self.consumer_seq = 0;
+        Ok(pending)
+    }
+
+    /// Replaces the consumer with one that starts after the last event delivered.
+    async fn recreate(&mut self, why: &str) -> Result<(), ReplayError> {
+        self.messages = None;
+        self.serial += 1;
+        let base = self.config.name.clone().unwrap_or_default();
+        tracing::debug!(consumer = %base, serial = self.serial, why, "recreating the replay consumer");
+        let mut config = self.config.clone();
+        config.name = Some(format!("{base}_{}", self.serial));
+        if self.stream_seq > 0 {
+            config.deliver_policy = DeliverPolicy::ByStartSequence {
+                start_sequence: self.stream_seq + 1,
+            };
+        }
+        let mut attempt = 0;
+        loop {
+            match self.subscribe(config.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt >= 5 => return Err(e),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                }
+            }
+        }
     }
 
     /// Events pending when the source opened (the progress total).
@@ -120,49 +193,68 @@ impl Source {
         if self.ended { 0 } else { self.pending }
     }
 
-    /// Waits for the next message; `Ok(false)` when the source has ended.
-    async fn fill(&mut self) -> Result<bool, ReplayError> {
-        if self.ended {
-            return Ok(false);
-        }
-        let Some(messages) = self.messages.as_mut() else {
-            return Ok(false);
-        };
-        let message = match messages.next().await {
-            Some(Ok(message)) => message,
-            Some(Err(e)) => return Err(ReplayError::Read(e.to_string())),
-            None => {
-                self.ended = true;
+    /// Waits for the next message and keeps it as the head; `Ok(false)` when the source has
+    /// ended. Cancel-safe: nothing is lost if the future is dropped while it waits.
+    pub(super) async fn fill(&mut self) -> Result<bool, ReplayError> {
+        loop {
+            if self.ended {
                 return Ok(false);
             }
-        };
-        let info = message
-            .info()
-            .map_err(|e| ReplayError::Read(e.to_string()))?;
-        let seq = info.stream_sequence;
-        let stored_at = time_from_nanos(info.published.unix_timestamp_nanos());
-        self.pending = info.pending;
-        if seq > self.to_seq || self.until.is_some_and(|until| stored_at > until) {
-            self.end();
-            return Ok(false);
+            let Some(messages) = self.messages.as_mut() else {
+                // A recreation was interrupted (the caller stopped waiting): finish it.
+                self.recreate("resuming").await?;
+                continue;
+            };
+            let message = match messages.next().await {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => match e.kind() {
+                    MessagesErrorKind::MissingHeartbeat
+                    | MessagesErrorKind::ConsumerDeleted
+                    | MessagesErrorKind::NoResponders => {
+                        self.recreate(&e.to_string()).await?;
+                        continue;
+                    }
+                    _ => return Err(ReplayError::Read(e.to_string())),
+                },
+                None => {
+                    self.end();
+                    return Ok(false);
+                }
+            };
+            let info = message
+                .info()
+                .map_err(|e| ReplayError::Read(e.to_string()))?;
+            if info.consumer_sequence != self.consumer_seq + 1 {
+                self.recreate("a delivery was missed").await?;
+                continue;
+            }
+            self.consumer_seq = info.consumer_sequence;
+            let seq = info.stream_sequence;
+            let stored_at = time_from_nanos(info.published.unix_timestamp_nanos());
+            self.stream_seq = seq;
+            self.pending = info.pending;
+            if seq > self.to_seq || self.until.is_some_and(|until| stored_at > until) {
+                self.end();
+                return Ok(false);
+            }
+            if seq == self.to_seq {
+                self.end();
+            }
+            self.head = Some(Delivered {
+                stream: self.kind,
+                seq,
+                stored_at,
+                message: message.message,
+            });
+            return Ok(true);
         }
-        if seq == self.to_seq {
-            self.end();
-        }
-        self.head = Some(Delivered {
-            stream: self.kind,
-            seq,
-            stored_at,
-            message: message.message,
-        });
-        Ok(true)
     }
 
     fn end(&mut self) {
         self.ended = true;
         self.pending = 0;
-        // Dropping the stream stops its pull requests; the server removes the ephemeral
-        // consumer once it has been inactive for a while.
+        // Dropping the stream stops its pull requests; the server removes the consumer once
+        // it has been inactive for INACTIVE_THRESHOLD.
         self.messages = None;
     }
 }
@@ -171,64 +263,4 @@ fn time_from_nanos(nanos: i128) -> DateTime<Utc> {
     let secs = nanos.div_euclid(1_000_000_000) as i64;
     let sub = nanos.rem_euclid(1_000_000_000) as u32;
     DateTime::from_timestamp(secs, sub).unwrap_or_default()
-}
-
-/// Sources merged into one sequence of deliveries.
-pub struct Merged {
-    sources: Vec<Source>,
-    follow: bool,
-}
-
-impl Merged {
-    pub fn new(sources: Vec<Source>, follow: bool) -> Self {
-        Self { sources, follow }
-    }
-
-    pub fn total_pending(&self) -> u64 {
-        self.sources.iter().map(Source::pending).sum()
-    }
-
-    /// Whether every source has delivered what was pending (what `--follow` waits for).
-    pub fn caught_up(&self) -> bool {
-        self.sources
-            .iter()
-            .all(|s| s.head.is_none() && s.pending == 0)
-    }
-
-    /// The next delivery: the oldest head among sources with events pending, or in follow
-    /// mode whatever arrives first once all have caught up. `None` at the end or on `stop`.
-    pub async fn next(
-        &mut self,
-        stop: &CancellationToken,
-    ) -> Result<Option<Delivered>, ReplayError> {
-        loop {
-            for source in &mut self.sources {
-                if source.head.is_none() && source.pending > 0 && !source.ended {
-                    tokio::select! {
-                        biased;
-                        _ = stop.cancelled() => return Ok(None),
-                        filled = source.fill() => { filled?; }
-                    }
-                }
-            }
-            let oldest = self
-                .sources
-                .iter_mut()
-                .filter(|s| s.head.is_some())
-                .min_by_key(|s| s.head.as_ref().map(|h| h.stored_at));
-            if let Some(source) = oldest {
-                return Ok(source.head.take());
-            }
-            if !self.follow || self.sources.iter().all(|s| s.ended) {
-                return Ok(None);
-            }
-            let waiting = self.sources.iter_mut().filter(|s| !s.ended);
-            let fills = waiting.map(|s| Box::pin(s.fill())).collect::<Vec<_>>();
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => return Ok(None),
-                (filled, _, _) = futures::future::select_all(fills) => { filled?; }
-            }
-        }
-    }
 }
