@@ -30,6 +30,12 @@ pub const ALL_SIGNALS: &str = "parley.signal.>";
 /// What the ATS publishes.
 pub const ATS_SUBJECTS: &str = "ats.applications.*.*";
 
+/// Every durable consumer Parley creates, as (stream, name). Persisted names: never rename
+/// one. nats.conf denies the analyst user creating, changing and pulling from each by name
+/// (NATS permissions match whole subject tokens, so `projector_*` cannot be denied as a
+/// pattern); `tests/it/nats_accounts.rs` checks that every one listed here is denied there.
+pub const DURABLE_CONSUMERS: &[(&str, &str)] = &[(EVENTS_STREAM, "projector_read_models")];
+
 pub fn conversation(id: &ConversationId, event_name: &str) -> String {
     format!("parley.conv.{id}.{event_name}")
 }

@@ -4,5 +4,6 @@
 mod harness;
 
 mod event_log;
+mod nats_accounts;
 mod replay;
 mod startup;
