@@ -6,4 +6,5 @@ mod harness;
 mod event_log;
 mod nats_accounts;
 mod replay;
+mod replay_follow;
 mod startup;

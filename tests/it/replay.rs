@@ -1,8 +1,6 @@
 //! `parley replay` against a real nats-server: every event in order, the filters, error
-//! records, the ATS merge, follow mode, and the binary itself (CSV to a file, SIGINT).
+//! records and the ATS merge. Follow mode and the binary are in `replay_follow.rs`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,7 +9,7 @@ use parley::domain::{
 };
 use parley::event_log::streams;
 use parley::event_log::{EventLog, Expectation, subjects, wire};
-use parley::replay::{self, Format, Options, Progress, Summary};
+use parley::replay::{self, Options, Progress, Summary};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -311,74 +309,4 @@ async fn ats_events_are_merged_by_time_and_linked_to_their_conversation() {
         ..Options::default()
     };
     assert_eq!(replay_json(&log, only_ats).await.0.len(), 1);
-}
-
-/// A `Write` the test can read while the replay still holds it.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn follow_writes_new_events_as_they_come_until_stopped() {
-    let env = TestEnv::start().await;
-    let log = log_for(env.nats_url()).await;
-    let conv = ConversationId::new();
-    append(&log, conv, "rita", read_by("abe", 1)).await;
-    let out = Shared::default();
-    let progress = Arc::new(Progress::default());
-    let stop = CancellationToken::new();
-    let task = tokio::spawn({
-        let (js, out, progress, stop) = (
-            log.jetstream().clone(),
-            out.clone(),
-            progress.clone(),
-            stop.clone(),
-        );
-        async move {
-            let options = Options {
-                follow: true,
-                format: Format::Csv,
-                ..Options::default()
-            };
-            replay::run(&js, &options, out, &progress, &stop).await
-        }
-    });
-    let wait_for = |written: u64| {
-        let progress = progress.clone();
-        async move {
-            for _ in 0..100 {
-                if progress.written() >= written && progress.caught_up() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("the replay did not reach {written} records");
-        }
-    };
-    wait_for(1).await;
-    let live = append(&log, conv, "rita", read_by("abe", 2)).await;
-    wait_for(2).await;
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-    assert!(text.starts_with(replay::CSV_HEADER), "{text}");
-    assert!(
-        text.contains(&format!("\n{live},messages_read,1,")),
-        "{text}"
-    );
-
-    stop.cancel();
-    let summary = tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("the replay stops when asked")
-        .unwrap()
-        .unwrap();
-    assert_eq!(summary.written, 2);
 }
