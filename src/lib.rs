@@ -11,6 +11,8 @@
 //! - [`event_log`]: the only code that knows NATS subjects, headers and the postcard wire
 //!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
 //! - `projections` (PostgreSQL read models) and `live` (WebSocket fan-out) consume the log.
+//! - [`replay`]: analysts' read of the log (`parley replay`) as JSON lines or CSV, through
+//!   ephemeral ordered consumers and read permissions only; renders `docs/events.md`.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
