@@ -14,6 +14,7 @@ pub mod filter;
 mod merge;
 mod record;
 mod source;
+mod write;
 
 use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,11 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 use merge::Merged;
 pub use record::{Body, CSV_HEADER, Encoder, Key, Record};
-use source::{Bounds, Delivered, Source, StreamKind};
+use source::{Bounds, Source, StreamKind};
+use write::Writer;
 
-use crate::domain::{ConversationId, Event, UserId};
+use crate::domain::{ConversationId, UserId};
 use crate::event_log::subjects::{ATS_STREAM, EVENTS_STREAM};
-use crate::event_log::wire;
 
 /// The output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -102,6 +103,12 @@ impl Progress {
     }
     fn count(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+    fn count_written(&self) {
+        Self::count(&self.written);
+    }
+    fn count_error(&self) {
+        Self::count(&self.errors);
     }
 }
 
@@ -198,133 +205,4 @@ pub async fn run<W: Write>(
         written: progress.written(),
         errors: progress.errors(),
     })
-}
-
-struct Writer<'a> {
-    options: &'a Options,
-    encoder: Encoder,
-    progress: &'a Progress,
-}
-
-impl Writer<'_> {
-    fn parley(&mut self, out: &mut impl Write, delivered: &Delivered) -> std::io::Result<()> {
-        let message = &delivered.message;
-        let decoded = wire::decode_versioned(
-            message.subject.as_str(),
-            message.headers.as_ref(),
-            &message.payload,
-        );
-        let (envelope, version) = match decoded {
-            Ok(decoded) => decoded,
-            Err(e) => return self.parley_error(out, delivered, &e.to_string()),
-        };
-        if let Some(user) = &self.options.user
-            && !filter::names_user(&envelope.actor.user_id, &envelope.event, user)
-        {
-            return Ok(());
-        }
-        let key = match &envelope.event {
-            Event::Conversation(id, _) => Key::Conversation(*id),
-            Event::User(id, _) => Key::User(id),
-        };
-        self.write(
-            out,
-            &Record {
-                seq: delivered.seq,
-                kind: envelope.event.name(),
-                version: Some(version),
-                occurred_at: Some(envelope.occurred_at),
-                actor: Some(&envelope.actor),
-                key: Some(key),
-                body: Body::Event(&envelope.event),
-            },
-        )
-    }
-
-    /// The record of an event that could not be decoded: whatever its headers and subject
-    /// still tell, and the reason.
-    fn parley_error(
-        &mut self,
-        out: &mut impl Write,
-        delivered: &Delivered,
-        reason: &str,
-    ) -> std::io::Result<()> {
-        Progress::count(&self.progress.errors);
-        let message = &delivered.message;
-        let subject = message.subject.as_str();
-        let header = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_owned())
-        };
-        let kind = header(wire::HEADER_TYPE)
-            .unwrap_or_else(|| subject.rsplit('.').next().unwrap_or_default().to_owned());
-        let meta = wire::decode_metadata(message.headers.as_ref()).ok();
-        let parsed = crate::event_log::subjects::parse(subject);
-        let key = match &parsed {
-            Some((crate::event_log::subjects::Key::Conversation(id), _)) => {
-                Some(Key::Conversation(*id))
-            }
-            Some((crate::event_log::subjects::Key::User(id), _)) => Some(Key::User(id)),
-            None => None,
-        };
-        self.write(
-            out,
-            &Record {
-                seq: delivered.seq,
-                kind: &kind,
-                version: header(wire::HEADER_VERSION).and_then(|v| v.parse().ok()),
-                occurred_at: meta.as_ref().map(|m| m.occurred_at),
-                actor: meta.as_ref().map(|m| &m.actor),
-                key,
-                body: Body::Error(reason),
-            },
-        )
-    }
-
-    fn ats(&mut self, out: &mut impl Write, delivered: &Delivered) -> std::io::Result<()> {
-        let message = &delivered.message;
-        let event = ats::read(
-            message.subject.as_str(),
-            &message.payload,
-            delivered.stored_at,
-        );
-        if let Some(wanted) = &self.options.conversation
-            && event.conversation.as_ref() != Some(wanted)
-        {
-            return Ok(());
-        }
-        if let (Some(user), Ok(json)) = (&self.options.user, &event.json)
-            && !filter::ats_names_user(json, user)
-        {
-            return Ok(());
-        }
-        let body = match &event.json {
-            Ok(json) => Body::Json(json),
-            Err(reason) => {
-                Progress::count(&self.progress.errors);
-                Body::Error(reason)
-            }
-        };
-        self.write(
-            out,
-            &Record {
-                seq: delivered.seq,
-                kind: &event.kind,
-                version: None,
-                occurred_at: Some(event.occurred_at),
-                actor: None,
-                key: event.conversation.map(Key::Conversation),
-                body,
-            },
-        )
-    }
-
-    fn write(&mut self, out: &mut impl Write, record: &Record<'_>) -> std::io::Result<()> {
-        self.encoder.write(out, record)?;
-        Progress::count(&self.progress.written);
-        Ok(())
-    }
 }
