@@ -134,7 +134,12 @@ impl Source {
             head: None,
         };
         if !source.ended {
-            source.pending = source.subscribe(source.config.clone()).await?;
+            let pending = source.subscribe(source.config.clone()).await?;
+            // With an upper bound, no more than the range holds (the progress total).
+            let in_range = bounds.to_seq.map_or(u64::MAX, |to| {
+                (to - bounds.from_seq.unwrap_or(1).min(to)).saturating_add(1)
+            });
+            source.pending = pending.min(in_range);
         }
         Ok(source)
     }

@@ -310,3 +310,28 @@ async fn ats_events_are_merged_by_time_and_linked_to_their_conversation() {
     };
     assert_eq!(replay_json(&log, only_ats).await.0.len(), 1);
 }
+
+#[tokio::test]
+async fn the_progress_total_is_what_was_pending_within_the_range() {
+    let env = TestEnv::start().await;
+    let log = log_for(env.nats_url()).await;
+    let conv = ConversationId::new();
+    for n in 1..=4 {
+        append(&log, conv, "rita", read_by("abe", n)).await;
+    }
+    for (from_seq, to_seq, total) in [(None, None, 4), (Some(2), Some(3), 2), (Some(3), None, 2)] {
+        let progress = Progress::default();
+        let options = Options {
+            from_seq,
+            to_seq,
+            ..Options::default()
+        };
+        let stop = CancellationToken::new();
+        replay::run(log.jetstream(), &options, Vec::new(), &progress, &stop)
+            .await
+            .unwrap();
+        assert_eq!(progress.total(), total, "{from_seq:?}..{to_seq:?}");
+        assert_eq!(progress.read(), total);
+        assert!(progress.caught_up());
+    }
+}
