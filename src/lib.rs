@@ -16,6 +16,8 @@
 //! - [`projections`]: PostgreSQL read models built exactly once from the log, with
 //!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
 //! - [`ats`]: turns the applicant-tracking system's events into conversation facts.
+//! - [`replay`]: analysts' read of the log (`parley replay`) as JSON lines or CSV, through
+//!   ephemeral ordered consumers and read permissions only; renders `docs/events.md`.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
@@ -31,6 +33,7 @@ pub mod http;
 pub mod live;
 pub mod projections;
 pub mod queries;
+pub mod replay;
 pub mod startup;
 pub mod telemetry;
 pub mod views;

@@ -10,6 +10,9 @@ use parley::config::{Config, DevPostgresArgs};
 use parley::embedded::{PgCluster, PgOptions};
 use parley::startup::Application;
 
+mod replay;
+pub use replay::replay;
+
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     app.run_until(shutdown_signal()).await

@@ -12,6 +12,8 @@ mod tools;
 
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
 pub use tools::{ConnectArgs, DevPostgresArgs, ProjectionsAction, ProjectionsArgs};
+mod replay;
+pub use replay::{ReplayArgs, parse_time};
 
 #[derive(Parser, Debug)]
 #[command(name = "parley", version, about = "Event-sourced messaging backend for recruiting platforms")]
@@ -31,6 +33,8 @@ pub enum Command {
     Projections(ProjectionsArgs),
     /// Mint a signed token for development and tests; prints the token alone on stdout.
     Token(Box<TokenArgs>),
+    /// Write the event log as JSON lines or CSV, for analysts. Needs only read permissions.
+    Replay(Box<ReplayArgs>),
     /// Start a PostgreSQL cluster in a directory and keep it running until interrupted
     /// (used by scripts/test; prints its URL on the first line of stdout).
     #[command(hide = true)]

@@ -66,6 +66,7 @@ impl Embedded {
                 port: None,
                 config_file: None,
                 log_file: Some(data_dir.join("nats.log")),
+                env: Vec::new(),
             })
             .await
             .context("starting the embedded nats-server")?;

@@ -22,6 +22,9 @@ pub struct NatsOptions {
     pub config_file: Option<PathBuf>,
     /// Where the server writes its log; `None` discards it.
     pub log_file: Option<PathBuf>,
+    /// Environment variables for the server process, on top of this process's: the values of
+    /// `$VAR` references in `config_file` (nats.conf takes passwords that way).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct NatsServer {
@@ -60,6 +63,7 @@ impl NatsServer {
             .arg(self.port.to_string())
             .arg("-sd")
             .arg(&self.options.store_dir)
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .kill_on_drop(true);

@@ -41,6 +41,13 @@ pub fn ats_application(application_id: &str, change: &str) -> String {
     format!("ats.applications.{application_id}.{change}")
 }
 
+/// Every durable consumer Parley creates, as (stream, name). Persisted names: never rename
+/// one. nats.conf denies the analyst user creating, changing and pulling from each by name
+/// (NATS permissions match whole subject tokens, so `projector_*` cannot be denied as a
+/// pattern); `tests/it/nats_accounts.rs` checks that every one listed here is denied there.
+pub const DURABLE_CONSUMERS: &[(&str, &str)] =
+    &[(EVENTS_STREAM, "projector_read_models_p0"), (ATS_STREAM, "ats_applications")];
+
 pub fn conversation(id: &ConversationId, event_name: &str) -> String {
     format!("parley.conv.{id}.{event_name}")
 }

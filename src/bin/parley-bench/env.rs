@@ -31,6 +31,7 @@ impl Env {
             port: None,
             config_file: None,
             log_file: Some(dir.path().join("nats.log")),
+            env: Vec::new(),
         })
         .await?;
         let pg = PgCluster::start(PgOptions {

@@ -10,111 +10,17 @@ use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 
+use super::samples::{self, Sample, conv};
 use super::*;
-use crate::domain::{
-    ApplicationChange, AttachmentId, AttachmentRef, ClientMsgId, ConversationEvent, ConversationId,
-    ConversationKind, ExternalId, MessageId, MessageKind, ParticipantSpec, Signal, UserEvent,
-};
+use crate::domain::Signal;
 
 fn user(id: &str) -> UserId {
     UserId::parse(id).unwrap()
 }
 
-fn conv() -> ConversationId {
-    ConversationId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001))
-}
-
-fn msg(n: u128) -> MessageId {
-    MessageId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_1000 + n))
-}
-
-enum Sample {
-    Event(Event),
-    Signal(Signal),
-}
-
-/// The event each fixture was written from, by (name, version).
 fn sample(name: &str, version: u32) -> Sample {
-    let at = Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).unwrap();
-    let c = |e| Sample::Event(Event::Conversation(conv(), e));
-    match (name, version) {
-        ("conversation_created", 1) => c(ConversationEvent::Created {
-            title: Some("Backend engineer".into()),
-            kind: ConversationKind::Group,
-            participants: vec![
-                ParticipantSpec { user_id: user("rita"), role: Role::Recruiter },
-                ParticipantSpec { user_id: user("abe"), role: Role::Applicant },
-            ],
-            application_id: Some(ExternalId::parse("app-1").unwrap()),
-            job_id: None,
-            created_by: user("rita"),
-        }),
-        ("participant_added", 1) => {
-            c(ConversationEvent::ParticipantAdded { user_id: user("cy"), role: Role::Recruiter })
-        }
-        ("participant_removed", 1) => c(ConversationEvent::ParticipantRemoved { user_id: user("cy") }),
-        ("message_sent", 1) => c(ConversationEvent::MessageSent {
-            message_id: msg(1),
-            sender_id: user("abe"),
-            sender_role: Role::Applicant,
-            kind: MessageKind::File,
-            content: "My CV — attached ✓".into(),
-            reply_to: Some(msg(0)),
-            attachments: vec![AttachmentRef {
-                id: AttachmentId(uuid::Uuid::from_u128(7)),
-                name: "cv.pdf".into(),
-                content_type: "application/pdf".into(),
-                size: 123_456,
-            }],
-            client_msg_id: Some(ClientMsgId::parse("c-1").unwrap()),
-        }),
-        ("message_edited", 1) => {
-            c(ConversationEvent::MessageEdited { message_id: msg(1), content: "fixed".into() })
-        }
-        ("message_deleted", 1) => c(ConversationEvent::MessageDeleted { message_id: msg(1) }),
-        ("messages_read", 1) => {
-            c(ConversationEvent::MessagesRead { reader_id: user("rita"), up_to_seq: 300 })
-        }
-        ("message_delivered", 1) => {
-            c(ConversationEvent::MessageDelivered { recipient_id: user("rita"), up_to_seq: 301 })
-        }
-        ("reaction_added", 1) => c(ConversationEvent::ReactionAdded {
-            message_id: msg(1),
-            user_id: user("rita"),
-            emoji: "👍".into(),
-        }),
-        ("reaction_removed", 1) => c(ConversationEvent::ReactionRemoved {
-            message_id: msg(1),
-            user_id: user("rita"),
-            emoji: ":tada:".into(),
-        }),
-        ("application_status_received", 1) => c(ConversationEvent::ApplicationStatusReceived {
-            message_id: msg(2),
-            ats_event_id: ExternalId::parse("evt-9").unwrap(),
-            change: ApplicationChange::StatusChanged,
-            application_id: ExternalId::parse("app-1").unwrap(),
-            job_id: Some(ExternalId::parse("job-3").unwrap()),
-            job_title: Some("Backend engineer".into()),
-            candidate_id: user("abe"),
-            recruiter_id: user("rita"),
-            status: "interview".into(),
-            ats_occurred_at: at,
-            text: "Application status for Backend engineer changed to interview.".into(),
-        }),
-        ("user_profile_updated", 1) => Sample::Event(Event::User(
-            user("jane.doe@acme.io"),
-            UserEvent::ProfileUpdated { name: Some("Jane Doe".into()), role: Some(Role::Recruiter) },
-        )),
-        ("typing_changed", 1) => Sample::Signal(Signal::TypingChanged {
-            conversation_id: conv(),
-            user_id: user("abe"),
-            is_typing: true,
-        }),
-        ("presence_changed", 1) => {
-            Sample::Signal(Signal::PresenceChanged { user_id: user("abe"), online: false, last_seen: at })
-        }
-        _ => panic!("no golden sample for {name} v{version}: add one"),
-    }
+    samples::sample(name, version)
+        .unwrap_or_else(|| panic!("no golden sample for {name} v{version}: add one to samples.rs"))
 }
 
 fn fixture_path(name: &str, version: u32) -> PathBuf {

@@ -30,6 +30,7 @@ pub async fn nats_options(dir: &Path) -> NatsOptions {
         port: None,
         config_file: None,
         log_file: Some(dir.join("nats.log")),
+        env: Vec::new(),
     }
 }
 
