@@ -10,6 +10,7 @@ pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
+pub mod reactions;
 mod state;
 pub mod support;
 pub mod users;
@@ -39,7 +40,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::add_participant))
         .routes(routes!(conversations::remove_participant))
         .routes(routes!(messages::send))
-        .routes(routes!(messages::get))
+        .routes(routes!(messages::get, messages::edit, messages::delete))
+        .routes(routes!(reactions::add))
+        .routes(routes!(reactions::remove))
         .routes(routes!(messages::read))
         .routes(routes!(users::me, users::update_me))
         .routes(routes!(users::get, users::upsert))

@@ -109,7 +109,7 @@ async fn with_postgres_down_reads_answer_503() {
     problem(answer, 503);
 }
 
-/// Every REST route of the contract that the REST issue covers, as (method, path).
+/// Every REST route of the contract, as (method, path).
 const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/users/me"),
     ("put", "/api/users/me"),
@@ -127,6 +127,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/messages"),
     ("get", "/api/messages/{id}"),
     ("put", "/api/messages/{id}/read"),
+    ("patch", "/api/messages/{id}"),
+    ("delete", "/api/messages/{id}"),
+    ("post", "/api/messages/{id}/reactions"),
+    ("delete", "/api/messages/{id}/reactions/{emoji}"),
 ];
 
 #[tokio::test]

@@ -4,8 +4,10 @@
 mod harness;
 
 mod api_conversations;
+mod api_edits;
 mod api_errors;
 mod api_messages;
+mod api_reactions;
 mod api_users;
 
 mod auth;
