@@ -1,5 +1,6 @@
-//! The `messages` and `reactions` read models: history, edits, deletions, replies, reactions
-//! and the system messages of ATS updates, with the unread counts they move.
+//! The `messages`, `reactions` and `message_attachments` read models: history, edits,
+//! deletions, replies, reactions, attachment references and the system messages of ATS
+//! updates, with the unread counts they move.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -25,6 +26,8 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
     let mut attachments = Vec::with_capacity(n);
     let mut client_ids: Vec<Option<String>> = Vec::with_capacity(n);
     let mut times = Vec::with_capacity(n);
+    // One row per (attachment, message) for `message_attachments`.
+    let (mut file_ids, mut file_messages, mut file_conversations) = (Vec::new(), Vec::new(), Vec::new());
     for sent in run {
         let ConversationEvent::MessageSent {
             message_id,
@@ -57,6 +60,11 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
         ));
         client_ids.push(client_msg_id.as_ref().map(|c| c.as_str().to_owned()));
         times.push(sent.occurred_at);
+        for file in files {
+            file_ids.push(file.id.0);
+            file_messages.push(message_id.0);
+            file_conversations.push(sent.conversation_id.0);
+        }
     }
     sqlx::query!(
         "INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content,
@@ -77,6 +85,18 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
     )
     .execute(&mut *conn)
     .await?;
+    if !file_ids.is_empty() {
+        // ON CONFLICT: an event naming one attachment twice still references it once.
+        sqlx::query!(
+            "INSERT INTO message_attachments (attachment_id, message_id, conversation_id)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) ON CONFLICT DO NOTHING",
+            &file_ids,
+            &file_messages,
+            &file_conversations,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     if replies.iter().any(Option::is_some) {
         sqlx::query!(
             "UPDATE messages m SET reply_preview = left(r.content, $2)
@@ -185,6 +205,11 @@ pub async fn deleted(
     .execute(&mut *conn)
     .await?;
     sqlx::query!("DELETE FROM reactions WHERE message_id = $1", message.0).execute(&mut *conn).await?;
+    // The attachments are no longer reachable through this message (and, unreferenced, are
+    // removed from the object store by the orphan cleanup).
+    sqlx::query!("DELETE FROM message_attachments WHERE message_id = $1", message.0)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query!(
         "UPDATE messages SET reply_preview = NULL WHERE reply_to = $1 AND conversation_id = $2",
         message.0,

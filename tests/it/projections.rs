@@ -47,7 +47,8 @@ async fn rich_history(app: &TestApp) -> Vec<ConversationId> {
         ConversationCommand::AddParticipant { user_id: user("cy.doe@example.com"), role: Role::Applicant },
     )
     .await;
-    let (oops, command) = send("cy.doe@example.com", "Oops, wrong chat");
+    // A reply with an attachment, deleted: its reference goes with it.
+    let (oops, command) = reply("cy.doe@example.com", "Oops, wrong chat", hello, "cy-1");
     exec(app, &cy, group, command).await;
     exec(app, &cy, group, ConversationCommand::DeleteMessage { message_id: oops }).await;
     exec(app, &cy, group, ConversationCommand::RemoveParticipant { user_id: user("cy.doe@example.com") })
@@ -131,6 +132,22 @@ async fn history_unread_counts_and_profiles_follow_the_events() {
             .await
             .unwrap();
     assert_eq!(deleted, (String::new(), true));
+    let referencing: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT m.client_msg_id FROM parley.message_attachments r JOIN parley.messages m USING (message_id)
+         WHERE r.conversation_id = $1 AND r.attachment_id::text = m.attachments->0->>'id' ORDER BY m.seq",
+    )
+    .bind(conversations[0].0)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let references: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM parley.message_attachments WHERE conversation_id = $1")
+            .bind(conversations[0].0)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    assert_eq!(referencing, [Some("abe-1".into()), Some("rita-1".into())]);
+    assert_eq!(references, 2, "the deleted reply's attachment is no longer referenced");
     let preview: Option<String> =
         sqlx::query_scalar("SELECT reply_preview FROM parley.messages WHERE client_msg_id = 'rita-1'")
             .fetch_one(db)
