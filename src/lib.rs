@@ -13,12 +13,15 @@
 //!   expected sequence, and decides again on a conflict.
 //! - [`event_log`]: the only code that knows NATS subjects, headers and the postcard wire
 //!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
+//! - [`attachments`]: uploaded files in the JetStream object store, streamed in and out,
+//!   sniffed, size-limited and hashed; the cleanup of uploads no message references.
 //! - [`projections`]: PostgreSQL read models built exactly once from the log, with
 //!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
 
+pub mod attachments;
 pub mod auth;
 pub mod commands;
 pub mod config;

@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::attachments::{self, Attachments};
 use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::{Config, Environment, redact_url};
@@ -65,6 +66,9 @@ impl Application {
         let client = connect_nats(&nats_url, credentials, config.startup_timeout).await?;
         let log = EventLog::new(client).with_timeout(config.publish_timeout);
         apply_streams(&log, &config).await?;
+        let attachments = Attachments::connect(log.jetstream(), &config.attachments)
+            .await
+            .context("opening the attachments bucket")?;
         let db = connect_postgres(&database_url, config.startup_timeout).await?;
         projections::schema::migrate(&db)
             .await
@@ -83,6 +87,7 @@ impl Application {
             config: Arc::new(config),
             progress: Progress::new(),
             presence: Presence::new(),
+            attachments,
             auth: Arc::new(verifier),
             shutdown: CancellationToken::new(),
         };
@@ -102,13 +107,20 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, state, embedded, database_url } = self;
         let token = state.shutdown.clone();
-        let background = projections::spawn(
+        let mut background = projections::spawn(
             state.log.clone(),
             state.db.clone(),
             database_url,
             state.progress.clone(),
             token.clone(),
         );
+        background.push(attachments::cleanup::spawn(
+            state.attachments.clone(),
+            state.log.clone(),
+            state.db.clone(),
+            state.progress.clone(),
+            token.clone(),
+        ));
         let drain_timeout = state.config.shutdown_timeout;
         let client = state.log.client().clone();
         tracing::info!(address = %listener.local_addr()?, "parley is listening");

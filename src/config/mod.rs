@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod attachments;
 mod auth;
 mod tools;
 
+pub use attachments::{AttachmentConfig, DEFAULT_ATTACHMENT_TYPES};
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
 pub use tools::{ConnectArgs, DevPostgresArgs, ProjectionsAction, ProjectionsArgs};
 
@@ -115,6 +117,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub attachments: AttachmentConfig,
 }
 
 /// How bearer tokens are verified. Shared by `serve` and `token`, so a minted token carries
@@ -131,6 +136,7 @@ impl std::fmt::Debug for Config {
             .field("environment", &self.environment)
             .field("stream_replicas", &self.stream_replicas)
             .field("auth", &self.auth)
+            .field("attachments", &self.attachments)
             .finish_non_exhaustive()
     }
 }

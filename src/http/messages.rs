@@ -35,11 +35,12 @@ pub struct SendMessage {
     pub conversation_id: Uuid,
     /// 1 to 16,384 characters after trimming (configurable).
     pub content: String,
-    /// `text` (default) or `file`.
+    /// `text` or `file` (default: `file` when `attachment_ids` names any, else `text`).
     pub kind: Option<KindParam>,
     /// A message of the same conversation this one answers.
     pub reply_to: Option<Uuid>,
-    /// Uploaded attachments (`POST /api/attachments`).
+    /// Up to 10 uploads of the sender (`POST /api/attachments`), referenced within
+    /// `--attachment-orphan-ttl` of their upload.
     pub attachment_ids: Option<Vec<Uuid>>,
     /// The client's idempotency key: repeats return the original message.
     #[schema(value_type = Option<String>)]
@@ -67,9 +68,8 @@ pub async fn send(
 ) -> Result<Response, ApiError> {
     let conversation = ConversationId(body.conversation_id);
     let sender = acting_for(&caller, body.sender_id)?;
-    if body.attachment_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        return Err(ApiError::invalid("attachment_ids", "attachments are not accepted yet"));
-    }
+    let attachment_ids = body.attachment_ids.unwrap_or_default();
+    let attachments = super::attachments::references(&state, &caller, &sender, &attachment_ids).await?;
     let message_id = MessageId::new();
     let dedup = body.client_msg_id.as_ref().map(|c| send_dedup_id(&conversation, &sender, c));
     let command = ConversationCommand::SendMessage {
@@ -77,11 +77,14 @@ pub async fn send(
         sender_id: sender.clone(),
         kind: match body.kind {
             Some(KindParam::File) => MessageKind::File,
-            Some(KindParam::Text) | None => MessageKind::Text,
+            Some(KindParam::Text) => MessageKind::Text,
+            // A message that carries files is a file message unless the client says otherwise.
+            None if !attachments.is_empty() => MessageKind::File,
+            None => MessageKind::Text,
         },
         content: body.content,
         reply_to: body.reply_to.map(MessageId),
-        attachments: vec![],
+        attachments,
         client_msg_id: body.client_msg_id.clone(),
     };
     let outcome = state.commands.execute(&caller.actor(), conversation, &command, dedup).await?;

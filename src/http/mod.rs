@@ -2,6 +2,7 @@
 //! authenticate, parse and authorise, hand commands to `commands` and read from `queries`;
 //! they never touch NATS subjects or wire formats themselves.
 
+pub mod attachments;
 pub mod auth;
 pub mod conversations;
 pub mod error;
@@ -29,6 +30,10 @@ pub use state::AppState;
 
 /// The routes and the OpenAPI document describing them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    // Uploads are metered against --max-attachment-bytes as they stream, not held against
+    // the JSON body limit.
+    let (schemas, paths, upload) = routes!(attachments::upload);
+    let upload = (schemas, paths, upload.layer(DefaultBodyLimit::disable()));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -44,6 +49,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reactions::add))
         .routes(routes!(reactions::remove))
         .routes(routes!(messages::read))
+        .routes(upload)
+        .routes(routes!(attachments::download))
         .routes(routes!(users::me, users::update_me))
         .routes(routes!(users::get, users::upsert))
         .routes(routes!(users::list_conversations))

@@ -2,6 +2,7 @@
 //! `crate::views`. Nothing here writes; nothing here checks who may see what (the HTTP
 //! handlers do, with `conversations::membership`).
 
+pub mod attachments;
 pub mod conversations;
 pub mod messages;
 pub mod users;

@@ -131,6 +131,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/api/messages/{id}"),
     ("post", "/api/messages/{id}/reactions"),
     ("delete", "/api/messages/{id}/reactions/{emoji}"),
+    ("post", "/api/attachments"),
+    ("get", "/api/attachments/{id}"),
 ];
 
 #[tokio::test]

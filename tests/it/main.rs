@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod api_attachments;
 mod api_conversations;
 mod api_edits;
 mod api_errors;
