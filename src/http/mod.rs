@@ -6,12 +6,14 @@ pub mod attachments;
 pub mod auth;
 pub mod conversations;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod reactions;
+pub mod search;
 mod state;
 pub mod support;
 pub mod users;
@@ -44,10 +46,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::read))
         .routes(routes!(conversations::add_participant))
         .routes(routes!(conversations::remove_participant))
+        .routes(routes!(export::export))
         .routes(routes!(messages::send))
         .routes(routes!(messages::get, messages::edit, messages::delete))
         .routes(routes!(reactions::add))
         .routes(routes!(reactions::remove))
+        .routes(routes!(search::search))
         .routes(routes!(messages::read))
         .routes(upload)
         .routes(routes!(attachments::download))

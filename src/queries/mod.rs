@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod conversations;
 pub mod messages;
+pub mod search;
 pub mod users;
 
 /// Sequences are stored as BIGINT and are never negative.

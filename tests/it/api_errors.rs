@@ -133,6 +133,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/api/messages/{id}/reactions/{emoji}"),
     ("post", "/api/attachments"),
     ("get", "/api/attachments/{id}"),
+    ("get", "/api/search"),
+    ("get", "/api/conversations/{id}/export"),
 ];
 
 #[tokio::test]

@@ -7,8 +7,10 @@ mod api_attachments;
 mod api_conversations;
 mod api_edits;
 mod api_errors;
+mod api_export;
 mod api_messages;
 mod api_reactions;
+mod api_search;
 mod api_users;
 
 mod auth;
