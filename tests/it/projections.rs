@@ -301,3 +301,22 @@ async fn writers_can_wait_until_their_event_is_visible() {
         app.state.progress.wait_for(1_000_000, std::time::Duration::from_millis(300), &app.state.db).await;
     assert!(!never);
 }
+
+#[tokio::test]
+async fn a_gap_the_reader_read_through_is_skipped_and_one_it_did_not_read_is_refused() {
+    use parley::projections::checkpoint::{BatchError, Item, commit_items};
+    let env = crate::harness::TestEnv::start().await;
+    let mut conn = schema::fresh_schema(&env.database_url, "gaps").await.unwrap();
+    let letter = |seq| Item::DeadLetter {
+        seq,
+        subject: "parley.conv.x.message_sent".into(),
+        event_type: None,
+        reason: "test".into(),
+    };
+    assert_eq!(commit_items(&mut conn, 0, &[letter(1), letter(2)], 1, false).await.unwrap(), 2);
+    // The reader started at 3 and first met 5: 3 and 4 are not in the log (erased).
+    assert_eq!(commit_items(&mut conn, 0, &[letter(5), letter(7)], 3, false).await.unwrap(), 7);
+    // A reader that started at 10 never looked at 8 and 9.
+    let refused = commit_items(&mut conn, 0, &[letter(10)], 10, false).await;
+    assert!(matches!(refused, Err(BatchError::Gap { checkpoint: 7, first: 10 })), "{refused:?}");
+}
