@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(config) => cli::serve(*config).await,
         Command::Projections(args) => cli::projections::run(args).await,
+        Command::Events(args) => cli::events::run(args).await,
         Command::Token(args) => cli::token(*args),
         Command::DevPostgres(args) => cli::dev_postgres(args).await,
     };

@@ -13,7 +13,7 @@ mod tools;
 
 pub use attachments::{AttachmentConfig, DEFAULT_ATTACHMENT_TYPES};
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
-pub use tools::{ConnectArgs, DevPostgresArgs, ProjectionsAction, ProjectionsArgs};
+pub use tools::{ConnectArgs, DevPostgresArgs, EventsAction, EventsArgs, ProjectionsAction, ProjectionsArgs};
 
 #[derive(Parser, Debug)]
 #[command(name = "parley", version, about = "Event-sourced messaging backend for recruiting platforms")]
@@ -31,6 +31,8 @@ pub enum Command {
     Serve(Box<Config>),
     /// Inspect the read models, or rebuild them from the event log.
     Projections(ProjectionsArgs),
+    /// Maintain the event log: erase a conversation's events when the law requires it.
+    Events(EventsArgs),
     /// Mint a signed token for development and tests; prints the token alone on stdout.
     Token(Box<TokenArgs>),
     /// Start a PostgreSQL cluster in a directory and keep it running until interrupted

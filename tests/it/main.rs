@@ -14,6 +14,7 @@ mod api_search;
 mod api_users;
 
 mod auth;
+mod erase;
 mod event_log;
 mod projections;
 mod projector_crash;
