@@ -34,8 +34,8 @@ use crate::config::AttachmentConfig;
 use crate::domain::{AttachmentId, UserId};
 use reader::{Ended, Metered};
 
-/// The bucket's name (its stream is `OBJ_PARLEY_ATTACHMENTS`). Persisted: never rename it.
-pub const BUCKET: &str = "PARLEY_ATTACHMENTS";
+/// The bucket (its stream is `OBJ_PARLEY_ATTACHMENTS`).
+pub use crate::event_log::subjects::ATTACHMENTS_BUCKET as BUCKET;
 
 /// Metadata keys of a stored attachment. Persisted: never rename them.
 mod key {

@@ -1,13 +1,13 @@
-//! The `messages`, `reactions` and `message_attachments` read models: history, edits,
-//! deletions, replies, reactions, attachment references and the system messages of ATS
-//! updates, with the unread counts they move.
+//! The `messages` and `message_attachments` read models: history, edits, deletions, replies,
+//! attachment references and the system messages of ATS updates, with the unread counts they
+//! move. Reactions are in `reactions`.
 
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::apply::{ApplyError, Recorded, Result, SentMessage, seq};
-use crate::domain::{ConversationEvent, ConversationId, MessageId, UserId};
+use crate::domain::{ConversationEvent, ConversationId, MessageId};
 
 /// Characters of a replied-to message shown with the reply.
 pub const REPLY_PREVIEW_CHARS: i32 = 140;
@@ -217,54 +217,6 @@ pub async fn deleted(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-pub async fn reaction_added(
-    conn: &mut PgConnection,
-    id: &ConversationId,
-    message: &MessageId,
-    user: &UserId,
-    emoji: &str,
-    recorded: &Recorded,
-) -> Result<()> {
-    sqlx::query!(
-        "INSERT INTO reactions (message_id, user_id, emoji, conversation_id, seq)
-         SELECT $1, $2, $3, $4, $5 FROM messages
-         WHERE message_id = $1 AND conversation_id = $4 AND NOT deleted",
-        message.0,
-        user.as_str(),
-        emoji,
-        id.0,
-        seq(recorded.seq),
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-    .eq(&1)
-    .then_some(())
-    .ok_or_else(|| ApplyError::Invariant(format!("reaction to missing or deleted message {message}")))
-}
-
-pub async fn reaction_removed(
-    conn: &mut PgConnection,
-    id: &ConversationId,
-    message: &MessageId,
-    user: &UserId,
-    emoji: &str,
-) -> Result<()> {
-    let deleted = sqlx::query!(
-        "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 AND conversation_id = $4",
-        message.0,
-        user.as_str(),
-        emoji,
-        id.0,
-    )
-    .execute(&mut *conn)
-    .await?;
-    if deleted.rows_affected() == 0 {
-        return Err(ApplyError::Invariant(format!("removal of a reaction {user} never left on {message}")));
-    }
     Ok(())
 }
 
