@@ -106,3 +106,79 @@ async fn erasing_a_conversation_removes_its_events_and_files_and_keeps_every_oth
     let next = app.send_message(&rita, &b, "after the erasure").await;
     assert!(next["seq"].as_u64().unwrap() > last_before);
 }
+
+/// Two conversations with a few messages each, projected; returns their ids.
+async fn two_conversations(app: &TestApp) -> (String, String) {
+    let rita = app.token("rita", Role::Recruiter);
+    let a = app.create_conversation(&rita, &["abe"]).await;
+    let b = app.create_conversation(&rita, &["cy"]).await;
+    for round in 0..3 {
+        app.send_message(&rita, &a, &format!("for abe {round}")).await;
+        app.send_message(&rita, &b, &format!("for cy {round}")).await;
+    }
+    app.catch_up().await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn an_erasure_interrupted_after_the_log_was_deleted_resumes_from_the_backup() {
+    let app = TestApp::spawn().await;
+    let (a, b) = two_conversations(&app).await;
+    let before = all_events(&app.state.log).await;
+    let env = app.stop().await;
+    let log = EventLog::new(async_nats::connect(env.nats_url()).await.unwrap());
+    let js = log.jetstream();
+    // What a run leaves when it stops right after deleting the log: a complete mirror only.
+    let mut backup = js
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: erase::BACKUP_STREAM.into(),
+            mirror: Some(async_nats::jetstream::stream::Source {
+                name: subjects::EVENTS_STREAM.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    while backup.info().await.unwrap().state.messages < before.len() as u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    js.delete_stream(subjects::EVENTS_STREAM).await.unwrap();
+
+    let erasure = erase::erase_conversation(js, &ConversationId::parse(&a).unwrap(), 1).await.unwrap();
+    assert_eq!(erasure.erased_events, of(&before, &a).len() as u64);
+    let after = all_events(&log).await;
+    assert_eq!(of(&after, &b), of(&before, &b));
+    assert!(of(&after, &a).is_empty());
+}
+
+#[tokio::test]
+async fn the_erase_command_says_what_it_would_do_then_erases_and_rebuilds() {
+    let app = TestApp::spawn().await;
+    let (a, b) = two_conversations(&app).await;
+    let events_of_a = of(&all_events(&app.state.log).await, &a).len();
+    let env = app.stop().await;
+    let parley = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+            .args(["events", "erase-conversation"])
+            .args(args)
+            .env("NATS_URL", env.nats_url())
+            .env("DATABASE_URL", &env.database_url)
+            .output()
+            .expect("running parley");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let dry = parley(&[&a]);
+    assert!(dry.contains(&format!("has {events_of_a} events")), "{dry}");
+    let log = EventLog::new(async_nats::connect(env.nats_url()).await.unwrap());
+    assert_eq!(of(&all_events(&log).await, &a).len(), events_of_a, "a dry run erases nothing");
+    let done = parley(&[&a, "--yes"]);
+    assert!(done.contains(&format!("erased {events_of_a} events")) && done.contains("swapped in"), "{done}");
+
+    let app = TestApp::spawn_in(env).await;
+    let rita = app.token("rita", Role::Recruiter);
+    assert_eq!(app.get_json(&format!("/api/conversations/{a}"), &rita).await.0, 404);
+    let (_, history) = app.get_json(&format!("/api/conversations/{b}/messages"), &rita).await;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 3);
+}
