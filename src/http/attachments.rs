@@ -143,8 +143,11 @@ pub async fn download(
         return Err(AttachmentError::NotFound.into());
     }
     let (attachment, object) = state.attachments.open(id).await?;
-    let content_type = HeaderValue::from_str(&attachment.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    // Text was accepted only as valid UTF-8: say so, rather than leave browsers to guess.
+    let content_type = match attachment.content_type.as_str() {
+        "text/plain" => HeaderValue::from_static("text/plain; charset=utf-8"),
+        other => HeaderValue::from_str(other).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    };
     let disposition = HeaderValue::from_str(&content_disposition(&attachment.name))
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a sanitised file name makes a bad header: {e}")))?;
     let response = Response::builder()

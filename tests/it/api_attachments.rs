@@ -116,6 +116,11 @@ async fn files_of_a_type_outside_the_allowlist_are_refused_with_415_whatever_the
     assert_eq!((status, &upload["content_type"]), (201, &json!("application/pdf")));
     let (status, upload) = app.upload(&rita, "notes.txt", "Grüße, Zoë\n".as_bytes().to_vec()).await;
     assert_eq!((status, &upload["content_type"]), (201, &json!("text/plain")));
+    let id = app.create_conversation(&rita, &["abe"]).await;
+    send_with(&app, &rita, &id, json!([upload["id"]])).await;
+    let response = app.get_as(&format!("/api/attachments/{}", upload["id"].as_str().unwrap()), &rita).await;
+    assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(response.text().await.unwrap(), "Grüße, Zoë\n");
 }
 
 #[tokio::test]
@@ -229,4 +234,59 @@ async fn the_orphan_cleanup_deletes_unreferenced_uploads_and_keeps_referenced_on
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     let answer = problem(send_with(&app, &rita, &id, json!([late["id"]])).await, 400);
     assert_eq!(answer["errors"][0]["field"], "attachment_ids[0]");
+}
+
+#[tokio::test]
+async fn sweeps_running_at_once_never_fail_and_leave_only_referenced_uploads() {
+    let env = TestEnv::start().await;
+    let app =
+        TestApp::spawn_with(env, |config| config.attachments.attachment_orphan_ttl = Duration::from_secs(1))
+            .await;
+    let rita = app.token("rita", Role::Recruiter);
+    let id = app.create_conversation(&rita, &["abe"]).await;
+    let (_, kept) = app.upload(&rita, "kept.pdf", pdf()).await;
+    send_with(&app, &rita, &id, json!([kept["id"]])).await;
+    for i in 0..4 {
+        app.upload(&rita, &format!("orphan-{i}.pdf"), pdf()).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let state = &app.state;
+    let sweep =
+        || parley::attachments::cleanup::sweep(&state.attachments, &state.log, &state.db, &state.progress);
+    // As two instances would (the server's own sweeper may run too).
+    let (first, second) = tokio::join!(sweep(), sweep());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first.deleted + second.deleted <= 4, "{first:?} {second:?}");
+    let left: Vec<AttachmentId> =
+        app.state.attachments.stored().await.unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(left, [attachment_id(&kept)]);
+}
+
+#[tokio::test]
+async fn an_upload_the_client_abandons_half_way_leaves_nothing_behind() {
+    let app = TestApp::spawn().await;
+    let rita = app.token("rita", Role::Recruiter);
+    let mut start = pdf();
+    start.extend(std::iter::repeat_n(b'x', 300_000));
+    // The first 300 kB, a pause in which the server stores them, then the client fails.
+    let chunks = futures::stream::unfold(Some(start), |first| async move {
+        match first {
+            Some(bytes) => Some((Ok(bytes), None)),
+            None => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Some((Err(std::io::Error::other("the client went away")), None))
+            }
+        }
+    });
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("cut.pdf");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let sent = app.http.post(app.url("/api/attachments")).bearer_auth(&rita).multipart(form).send().await;
+    assert!(sent.is_err(), "the client aborted its own request");
+    // The server notices the broken body, deletes what it stored, and keeps nothing listed.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(app.state.attachments.stored().await.unwrap().is_empty());
+    let mut stream = app.state.log.jetstream().get_stream("OBJ_PARLEY_ATTACHMENTS").await.unwrap();
+    let info = stream.info().await.unwrap();
+    assert!(info.state.bytes < 5_000, "{} bytes of chunks were kept", info.state.bytes);
+    assert!(info.state.messages > 0, "the upload had begun storing before the client went away");
 }
