@@ -172,6 +172,21 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
     if config.stream_replicas == 0 || config.stream_replicas > 5 {
         bail!("PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}", config.stream_replicas);
     }
+    let attachments = &config.attachments;
+    if attachments.max_attachment_bytes == 0 {
+        bail!("PARLEY_MAX_ATTACHMENT_BYTES must be at least 1");
+    }
+    let types = &attachments.attachment_types;
+    if let Some(bad) =
+        types.iter().find(|t| t.trim().split_once('/').is_none_or(|(a, b)| a.is_empty() || b.is_empty()))
+    {
+        bail!(
+            "PARLEY_ATTACHMENT_TYPES must list MIME types like application/pdf, separated by commas; {bad:?} is not one"
+        );
+    }
+    if attachments.attachment_orphan_ttl.is_zero() {
+        bail!("PARLEY_ATTACHMENT_ORPHAN_TTL must be longer than zero");
+    }
     Ok(())
 }
 
