@@ -45,6 +45,12 @@ pub struct UploadedAttachment {
     pub sha256: String,
 }
 
+/// A file's bytes, as OpenAPI describes a download.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code, reason = "describes the response body for OpenAPI only")]
+pub struct FileBytes(Vec<u8>);
+
 /// The multipart form of an upload.
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "describes the request body for OpenAPI only")]
@@ -128,7 +134,7 @@ pub async fn upload(
 #[utoipa::path(get, path = "/api/attachments/{id}", tag = "attachments",
     params(("id" = Uuid, Path, description = "attachment id")),
     responses((status = 200, description = "the file's bytes, with its Content-Type, Content-Length and Content-Disposition",
-               content_type = "application/octet-stream", body = Vec<u8>),
+               content_type = "application/octet-stream", body = FileBytes),
               (status = 401, body = Problem),
               (status = 404, body = Problem, description = "unknown, or not referenced by a message in a conversation of the caller"),
               (status = 503, body = Problem)))]

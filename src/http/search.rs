@@ -20,6 +20,7 @@ const MAX_QUERY_CHARS: usize = 256;
 const MAX_LIMIT: i64 = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Words to find (all of them); `"a phrase"`, `-word` to exclude, `or` between alternatives.

@@ -147,6 +147,16 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         let operation = &document["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is missing from /openapi.json");
         assert!(operation["responses"].is_object(), "{method} {path} documents no responses");
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let name = parameter["name"].as_str().unwrap();
+            let in_path = path.contains(&format!("{{{name}}}"));
+            let expected = if in_path { "path" } else { "query" };
+            assert_eq!(parameter["in"], expected, "{method} {path}: parameter {name}");
+            if !in_path && parameter["schema"]["type"].as_array().is_some_and(|t| t.contains(&"null".into()))
+            {
+                assert_ne!(parameter["required"], true, "{method} {path}: optional {name} is required");
+            }
+        }
     }
     assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let docs = app.get("/docs/").await;
