@@ -13,6 +13,8 @@
 //!   expected sequence, and decides again on a conflict.
 //! - [`event_log`]: the only code that knows NATS subjects, headers and the postcard wire
 //!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
+//! - [`attachments`]: uploaded files in the JetStream object store, streamed in and out,
+//!   sniffed, size-limited and hashed; the cleanup of uploads no message references.
 //! - [`projections`]: PostgreSQL read models built exactly once from the log, with
 //!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
 //! - [`ats`]: turns the applicant-tracking system's events into conversation facts.
@@ -23,6 +25,7 @@
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.
 
 pub mod ats;
+pub mod attachments;
 pub mod auth;
 pub mod commands;
 pub mod config;

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(config) => cli::serve(*config).await,
             Command::Projections(args) => cli::projections::run(args).await,
+            Command::Events(args) => cli::events::run(args).await,
             Command::Token(args) => cli::token(*args),
             Command::Replay(args) => cli::replay(*args).await,
             Command::DevPostgres(args) => cli::dev_postgres(args).await,

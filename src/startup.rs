@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::attachments::{self, Attachments};
 use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::{Config, Environment, redact_url};
@@ -65,6 +66,9 @@ impl Application {
         let client = connect_nats(&nats_url, credentials, config.startup_timeout).await?;
         let log = EventLog::new(client).with_timeout(config.publish_timeout);
         apply_streams(&log, &config).await?;
+        let attachments = Attachments::connect(log.jetstream(), &config.attachments)
+            .await
+            .context("opening the attachments bucket")?;
         let db = connect_postgres(&database_url, config.startup_timeout).await?;
         projections::schema::migrate(&db)
             .await
@@ -83,6 +87,7 @@ impl Application {
             config: Arc::new(config),
             progress: Progress::new(),
             presence: Presence::new(),
+            attachments,
             auth: Arc::new(verifier),
             shutdown: CancellationToken::new(),
         };
@@ -110,6 +115,13 @@ impl Application {
             token.clone(),
         );
         background.push(crate::ats::spawn(state.log.clone(), state.commands.clone(), token.clone()));
+        background.push(attachments::cleanup::spawn(
+            state.attachments.clone(),
+            state.log.clone(),
+            state.db.clone(),
+            state.progress.clone(),
+            token.clone(),
+        ));
         let drain_timeout = state.config.shutdown_timeout;
         let client = state.log.client().clone();
         tracing::info!(address = %listener.local_addr()?, "parley is listening");
@@ -160,6 +172,21 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
     }
     if config.stream_replicas == 0 || config.stream_replicas > 5 {
         bail!("PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}", config.stream_replicas);
+    }
+    let attachments = &config.attachments;
+    if attachments.max_attachment_bytes == 0 {
+        bail!("PARLEY_MAX_ATTACHMENT_BYTES must be at least 1");
+    }
+    let types = &attachments.attachment_types;
+    if let Some(bad) =
+        types.iter().find(|t| t.trim().split_once('/').is_none_or(|(a, b)| a.is_empty() || b.is_empty()))
+    {
+        bail!(
+            "PARLEY_ATTACHMENT_TYPES must list MIME types like application/pdf, separated by commas; {bad:?} is not one"
+        );
+    }
+    if attachments.attachment_orphan_ttl.is_zero() {
+        bail!("PARLEY_ATTACHMENT_ORPHAN_TTL must be longer than zero");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Subcommands of the `parley` binary.
 
+pub mod events;
 pub mod progress;
 pub mod projections;
 mod token;

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod attachments;
 mod auth;
 mod tools;
 
+pub use attachments::{AttachmentConfig, DEFAULT_ATTACHMENT_TYPES};
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
-pub use tools::{ConnectArgs, DevPostgresArgs, ProjectionsAction, ProjectionsArgs};
+pub use tools::{ConnectArgs, DevPostgresArgs, EventsAction, EventsArgs, ProjectionsAction, ProjectionsArgs};
 mod replay;
 pub use replay::{ReplayArgs, parse_time};
 
@@ -31,6 +33,8 @@ pub enum Command {
     Serve(Box<Config>),
     /// Inspect the read models, or rebuild them from the event log.
     Projections(ProjectionsArgs),
+    /// Maintain the event log: erase a conversation's events when the law requires it.
+    Events(EventsArgs),
     /// Mint a signed token for development and tests; prints the token alone on stdout.
     Token(Box<TokenArgs>),
     /// Write the event log as JSON lines or CSV, for analysts. Needs only read permissions.
@@ -119,6 +123,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub attachments: AttachmentConfig,
 }
 
 /// How bearer tokens are verified. Shared by `serve` and `token`, so a minted token carries
@@ -135,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("environment", &self.environment)
             .field("stream_replicas", &self.stream_replicas)
             .field("auth", &self.auth)
+            .field("attachments", &self.attachments)
             .finish_non_exhaustive()
     }
 }

@@ -96,3 +96,28 @@ pub struct DevPostgresArgs {
     #[arg(long)]
     pub fast_unsafe: bool,
 }
+
+#[derive(Args, Clone, Debug)]
+pub struct EventsArgs {
+    #[command(subcommand)]
+    pub action: EventsAction,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Replicas of the rebuilt stream (as `parley serve --stream-replicas`).
+    #[arg(long, env = "PARLEY_STREAM_REPLICAS", default_value_t = 1)]
+    pub stream_replicas: usize,
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum EventsAction {
+    /// Remove every event of one conversation from PARLEY_EVENTS (and the attachments only it
+    /// referenced), keeping all other events at their sequences, then rebuild the read models.
+    /// Stop every `parley serve` first. Without --yes, only says what it would remove.
+    EraseConversation {
+        /// The conversation's id.
+        conversation_id: String,
+        /// Really erase (this cannot be undone).
+        #[arg(long)]
+        yes: bool,
+    },
+}

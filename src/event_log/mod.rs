@@ -1,8 +1,10 @@
 //! The event log on NATS JetStream: the only code that knows subjects, headers and the wire
 //! format. Appends (with idempotency ids and expected sequences), reads back by sequence,
-//! publishes signals, and applies the stream definitions in `streams/`.
+//! publishes signals, applies the stream definitions in `streams/`, and erases a conversation
+//! when the law requires it (`erase`).
 
 pub mod append;
+pub mod erase;
 pub mod read;
 pub mod streams;
 pub mod subjects;

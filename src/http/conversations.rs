@@ -150,6 +150,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     /// 1 to 200, default 50.

@@ -1,4 +1,5 @@
-//! `/api/messages`: send (idempotent with `client_msg_id`), read one, mark read up to one.
+//! `/api/messages`: send (idempotent with `client_msg_id`), read one, edit, delete, mark read
+//! up to one. Reactions live in `reactions`, attachment uploads in `attachments`.
 
 use axum::Json;
 use axum::extract::State;
@@ -34,11 +35,12 @@ pub struct SendMessage {
     pub conversation_id: Uuid,
     /// 1 to 16,384 characters after trimming (configurable).
     pub content: String,
-    /// `text` (default) or `file`.
+    /// `text` or `file` (default: `file` when `attachment_ids` names any, else `text`).
     pub kind: Option<KindParam>,
     /// A message of the same conversation this one answers.
     pub reply_to: Option<Uuid>,
-    /// Uploaded attachments (`POST /api/attachments`).
+    /// Up to 10 uploads of the sender (`POST /api/attachments`), referenced within
+    /// `--attachment-orphan-ttl` of their upload.
     pub attachment_ids: Option<Vec<Uuid>>,
     /// The client's idempotency key: repeats return the original message.
     #[schema(value_type = Option<String>)]
@@ -66,9 +68,8 @@ pub async fn send(
 ) -> Result<Response, ApiError> {
     let conversation = ConversationId(body.conversation_id);
     let sender = acting_for(&caller, body.sender_id)?;
-    if body.attachment_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        return Err(ApiError::invalid("attachment_ids", "attachments are not accepted yet"));
-    }
+    let attachment_ids = body.attachment_ids.unwrap_or_default();
+    let attachments = super::attachments::references(&state, &caller, &sender, &attachment_ids).await?;
     let message_id = MessageId::new();
     let dedup = body.client_msg_id.as_ref().map(|c| send_dedup_id(&conversation, &sender, c));
     let command = ConversationCommand::SendMessage {
@@ -76,11 +77,14 @@ pub async fn send(
         sender_id: sender.clone(),
         kind: match body.kind {
             Some(KindParam::File) => MessageKind::File,
-            Some(KindParam::Text) | None => MessageKind::Text,
+            Some(KindParam::Text) => MessageKind::Text,
+            // A message that carries files is a file message unless the client says otherwise.
+            None if !attachments.is_empty() => MessageKind::File,
+            None => MessageKind::Text,
         },
         content: body.content,
         reply_to: body.reply_to.map(MessageId),
-        attachments: vec![],
+        attachments,
         client_msg_id: body.client_msg_id.clone(),
     };
     let outcome = state.commands.execute(&caller.actor(), conversation, &command, dedup).await?;
@@ -97,8 +101,19 @@ pub async fn send(
             (original, StatusCode::OK)
         }
     };
-    if !visible(&state, outcome.visible_at()).await {
-        return Ok(accepted(outcome.visible_at(), Some(id.0)));
+    message_answer(&state, id, outcome.visible_at(), status).await
+}
+
+/// Answers a write with the message as it is once the write is visible, or 202 with the
+/// write's `seq` when the read models lag more than `--write-wait`.
+pub(super) async fn message_answer(
+    state: &AppState,
+    id: MessageId,
+    seq: u64,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    if !visible(state, seq).await {
+        return Ok(accepted(seq, Some(id.0)));
     }
     let view = messages::by_id(&state.db, &id)
         .await?
@@ -119,7 +134,7 @@ pub async fn get(
 }
 
 /// A message the caller may see, or 404.
-async fn visible_message(
+pub(super) async fn visible_message(
     state: &AppState,
     caller: &crate::auth::Principal,
     id: MessageId,
@@ -142,4 +157,51 @@ pub async fn read(
     let view = visible_message(&state, &caller, MessageId(id)).await?;
     let reader = acting_for(&caller, None)?;
     mark_read(&state, &caller, ConversationId(view.conversation_id), reader, Some(view.seq)).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The new content: 1 to 16,384 characters after trimming (configurable).
+    pub content: String,
+}
+
+#[utoipa::path(patch, path = "/api/messages/{id}", tag = "messages", request_body = EditMessage,
+    params(("id" = Uuid, Path, description = "message id")),
+    responses((status = 200, body = MessageView, description = "the edited message"),
+              (status = 202, body = Accepted), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem, description = "not the sender"), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "the message is deleted"), (status = 503, body = Problem)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(body): AppJson<EditMessage>,
+) -> Result<Response, ApiError> {
+    let id = MessageId(id);
+    let view = visible_message(&state, &caller, id).await?;
+    let command = ConversationCommand::EditMessage { message_id: id, content: body.content };
+    let conversation = ConversationId(view.conversation_id);
+    let outcome = state.commands.execute(&caller.actor(), conversation, &command, None).await?;
+    message_answer(&state, id, outcome.visible_at(), StatusCode::OK).await
+}
+
+#[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages",
+    params(("id" = Uuid, Path, description = "message id")),
+    responses((status = 200, body = MessageView, description = "the message, deleted: its content is gone"),
+              (status = 202, body = Accepted), (status = 401, body = Problem),
+              (status = 403, body = Problem, description = "neither the sender nor a service"),
+              (status = 404, body = Problem), (status = 503, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let id = MessageId(id);
+    let view = visible_message(&state, &caller, id).await?;
+    let command = ConversationCommand::DeleteMessage { message_id: id };
+    let conversation = ConversationId(view.conversation_id);
+    // Deleting again changes nothing and answers the same deleted message.
+    let outcome = state.commands.execute(&caller.actor(), conversation, &command, None).await?;
+    message_answer(&state, id, outcome.visible_at(), StatusCode::OK).await
 }

@@ -2,14 +2,18 @@
 //! authenticate, parse and authorise, hand commands to `commands` and read from `queries`;
 //! they never touch NATS subjects or wire formats themselves.
 
+pub mod attachments;
 pub mod auth;
 pub mod conversations;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
+pub mod reactions;
+pub mod search;
 mod state;
 pub mod support;
 pub mod system;
@@ -29,6 +33,10 @@ pub use state::AppState;
 
 /// The routes and the OpenAPI document describing them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    // Uploads are metered against --max-attachment-bytes as they stream, not held against
+    // the JSON body limit.
+    let (schemas, paths, upload) = routes!(attachments::upload);
+    let upload = (schemas, paths, upload.layer(DefaultBodyLimit::disable()));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -39,9 +47,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::read))
         .routes(routes!(conversations::add_participant))
         .routes(routes!(conversations::remove_participant))
+        .routes(routes!(export::export))
         .routes(routes!(messages::send))
-        .routes(routes!(messages::get))
+        .routes(routes!(messages::get, messages::edit, messages::delete))
+        .routes(routes!(reactions::add))
+        .routes(routes!(reactions::remove))
+        .routes(routes!(search::search))
         .routes(routes!(messages::read))
+        .routes(upload)
+        .routes(routes!(attachments::download))
         .routes(routes!(users::me, users::update_me))
         .routes(routes!(users::get, users::upsert))
         .routes(routes!(users::list_conversations))

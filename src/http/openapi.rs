@@ -16,7 +16,8 @@ use utoipa::{Modify, OpenApi};
     security(("bearer" = [])),
     tags(
         (name = "conversations", description = "Conversations, history, read markers, participants"),
-        (name = "messages", description = "Sending and reading messages"),
+        (name = "messages", description = "Sending, reading, editing, deleting and reacting to messages"),
+        (name = "attachments", description = "Uploading files and downloading them through messages"),
         (name = "users", description = "Profiles, conversation lists, unread counts, presence"),
         (name = "system", description = "For backends: ATS application events"),
         (name = "operations", description = "Health, readiness, metrics"),

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::attachments::Attachments;
 use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::Config;
@@ -22,6 +23,8 @@ pub struct AppState {
     /// How far the read models are; write endpoints wait on it to read their own writes.
     pub progress: Progress,
     pub presence: Presence,
+    /// Uploaded files in the object store.
+    pub attachments: Attachments,
     /// Checks bearer tokens; the REST extractor and the WebSocket upgrade share it.
     pub auth: Arc<Verifier>,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).

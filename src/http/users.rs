@@ -133,6 +133,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// 1 to 100, default 20.
@@ -196,6 +197,7 @@ pub async fn unread(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PresenceParams {
     /// Comma-separated user ids (at most 100).

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{conversations, messages, users};
+use super::{conversations, messages, reactions, users};
 use crate::domain::{Actor, ConversationEvent, ConversationId, Event};
 
 /// An event as the projector sees it: decoded, with its place in the log.
@@ -117,10 +117,10 @@ pub async fn apply_one(conn: &mut PgConnection, recorded: &Recorded) -> Result<(
         }
         E::MessageDeleted { message_id } => messages::deleted(conn, id, message_id, recorded).await?,
         E::ReactionAdded { message_id, user_id, emoji } => {
-            messages::reaction_added(conn, id, message_id, user_id, emoji, recorded).await?
+            reactions::reaction_added(conn, id, message_id, user_id, emoji, recorded).await?
         }
         E::ReactionRemoved { message_id, user_id, emoji } => {
-            messages::reaction_removed(conn, id, message_id, user_id, emoji).await?
+            reactions::reaction_removed(conn, id, message_id, user_id, emoji).await?
         }
         E::ApplicationStatusReceived { .. } => {
             messages::application_status(conn, id, event, recorded).await?;

@@ -81,17 +81,21 @@ pub async fn read(conn: &mut PgConnection, partition: i32) -> Result<u64, sqlx::
 }
 
 /// Applies `items` (in sequence order) inside the caller's transaction and returns the new
-/// checkpoint. Items at or before the checkpoint are skipped.
+/// checkpoint. Items at or before the checkpoint are skipped. `read_from` is where the reader
+/// began this batch: it delivered every event of the log from there on, so a sequence missing
+/// after it is not in the log (an erasure leaves such gaps), while one missing before it was
+/// never read.
 pub async fn apply_batch(
     conn: &mut PgConnection,
     partition: i32,
     items: &[Item],
+    read_from: u64,
     notify: bool,
 ) -> Result<u64, BatchError> {
     let checkpoint = lock(conn, partition).await?;
     let fresh: Vec<&Item> = items.iter().filter(|item| item.seq() > checkpoint).collect();
     let Some(first) = fresh.first() else { return Ok(checkpoint) };
-    if first.seq() != checkpoint + 1 {
+    if first.seq() != checkpoint + 1 && read_from > checkpoint + 1 {
         return Err(BatchError::Gap { checkpoint, first: first.seq() });
     }
     let mut events = Vec::with_capacity(fresh.len());
@@ -130,11 +134,12 @@ pub async fn commit_items(
     conn: &mut PgConnection,
     partition: i32,
     items: &[Item],
+    read_from: u64,
     notify: bool,
 ) -> Result<u64, BatchError> {
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
-    match apply_batch(&mut tx, partition, items, notify).await {
+    match apply_batch(&mut tx, partition, items, read_from, notify).await {
         Ok(applied) => {
             tx.commit().await?;
             return Ok(applied);
@@ -143,11 +148,12 @@ pub async fn commit_items(
         Err(other) => return Err(other),
     }
     let mut applied = 0;
+    let mut read_from = read_from;
     for item in items {
         let mut item = item.clone();
         applied = loop {
             let mut tx = conn.begin().await?;
-            match apply_batch(&mut tx, partition, std::slice::from_ref(&item), notify).await {
+            match apply_batch(&mut tx, partition, std::slice::from_ref(&item), read_from, notify).await {
                 Ok(applied) => {
                     tx.commit().await?;
                     break applied;
@@ -159,6 +165,7 @@ pub async fn commit_items(
                 Err(other) => return Err(other),
             }
         };
+        read_from = item.seq() + 1;
     }
     Ok(applied)
 }

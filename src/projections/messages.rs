@@ -1,12 +1,13 @@
-//! The `messages` and `reactions` read models: history, edits, deletions, replies, reactions
-//! and the system messages of ATS updates, with the unread counts they move.
+//! The `messages` and `message_attachments` read models: history, edits, deletions, replies,
+//! attachment references and the system messages of ATS updates, with the unread counts they
+//! move. Reactions are in `reactions`.
 
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::apply::{ApplyError, Recorded, Result, SentMessage, seq};
-use crate::domain::{ConversationEvent, ConversationId, MessageId, UserId};
+use crate::domain::{ConversationEvent, ConversationId, MessageId};
 
 /// Characters of a replied-to message shown with the reply.
 pub const REPLY_PREVIEW_CHARS: i32 = 140;
@@ -25,6 +26,8 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
     let mut attachments = Vec::with_capacity(n);
     let mut client_ids: Vec<Option<String>> = Vec::with_capacity(n);
     let mut times = Vec::with_capacity(n);
+    // One row per (attachment, message) for `message_attachments`.
+    let (mut file_ids, mut file_messages, mut file_conversations) = (Vec::new(), Vec::new(), Vec::new());
     for sent in run {
         let ConversationEvent::MessageSent {
             message_id,
@@ -57,6 +60,11 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
         ));
         client_ids.push(client_msg_id.as_ref().map(|c| c.as_str().to_owned()));
         times.push(sent.occurred_at);
+        for file in files {
+            file_ids.push(file.id.0);
+            file_messages.push(message_id.0);
+            file_conversations.push(sent.conversation_id.0);
+        }
     }
     sqlx::query!(
         "INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content,
@@ -77,6 +85,18 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
     )
     .execute(&mut *conn)
     .await?;
+    if !file_ids.is_empty() {
+        // ON CONFLICT: an event naming one attachment twice still references it once.
+        sqlx::query!(
+            "INSERT INTO message_attachments (attachment_id, message_id, conversation_id)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) ON CONFLICT DO NOTHING",
+            &file_ids,
+            &file_messages,
+            &file_conversations,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     if replies.iter().any(Option::is_some) {
         sqlx::query!(
             "UPDATE messages m SET reply_preview = left(r.content, $2)
@@ -185,6 +205,11 @@ pub async fn deleted(
     .execute(&mut *conn)
     .await?;
     sqlx::query!("DELETE FROM reactions WHERE message_id = $1", message.0).execute(&mut *conn).await?;
+    // The attachments are no longer reachable through this message (and, unreferenced, are
+    // removed from the object store by the orphan cleanup).
+    sqlx::query!("DELETE FROM message_attachments WHERE message_id = $1", message.0)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query!(
         "UPDATE messages SET reply_preview = NULL WHERE reply_to = $1 AND conversation_id = $2",
         message.0,
@@ -192,54 +217,6 @@ pub async fn deleted(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-pub async fn reaction_added(
-    conn: &mut PgConnection,
-    id: &ConversationId,
-    message: &MessageId,
-    user: &UserId,
-    emoji: &str,
-    recorded: &Recorded,
-) -> Result<()> {
-    sqlx::query!(
-        "INSERT INTO reactions (message_id, user_id, emoji, conversation_id, seq)
-         SELECT $1, $2, $3, $4, $5 FROM messages
-         WHERE message_id = $1 AND conversation_id = $4 AND NOT deleted",
-        message.0,
-        user.as_str(),
-        emoji,
-        id.0,
-        seq(recorded.seq),
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-    .eq(&1)
-    .then_some(())
-    .ok_or_else(|| ApplyError::Invariant(format!("reaction to missing or deleted message {message}")))
-}
-
-pub async fn reaction_removed(
-    conn: &mut PgConnection,
-    id: &ConversationId,
-    message: &MessageId,
-    user: &UserId,
-    emoji: &str,
-) -> Result<()> {
-    let deleted = sqlx::query!(
-        "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 AND conversation_id = $4",
-        message.0,
-        user.as_str(),
-        emoji,
-        id.0,
-    )
-    .execute(&mut *conn)
-    .await?;
-    if deleted.rows_affected() == 0 {
-        return Err(ApplyError::Invariant(format!("removal of a reaction {user} never left on {message}")));
-    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Projections: PostgreSQL read models built exactly once from `PARLEY_EVENTS`.
 //!
-//! One file per read model (`conversations`, `messages`, `users`) applies facts and checks
+//! One file per read model (`conversations`, `messages`, `reactions`, `users`) applies facts and checks
 //! nothing but the read model's own invariants; `apply` orders them within a batch;
 //! `checkpoint` makes each batch exactly-once; `runner` consumes the log; `progress` tells
 //! writers when their event is visible; `rebuild` rebuilds everything from sequence 1.
@@ -11,6 +11,7 @@ pub mod checkpoint;
 mod conversations;
 mod messages;
 pub mod progress;
+mod reactions;
 pub mod rebuild;
 pub mod runner;
 pub mod schema;

@@ -58,16 +58,19 @@ async fn apply_from(
     let mut reader = log.read(&[], from_seq, None).await?;
     let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
     let mut applied = from_seq.saturating_sub(1);
+    // The reader delivers every event from `from_seq` on, in order.
+    let mut read_from = from_seq;
     while let Some(raw) = reader.next().await {
         batch.push(to_item(&raw?));
         if batch.len() == BATCH {
-            applied = checkpoint::commit_items(conn, 0, &batch, false).await?;
+            applied = checkpoint::commit_items(conn, 0, &batch, read_from, false).await?;
             counted(batch.len() as u64);
+            read_from = applied + 1;
             batch.clear();
         }
     }
     if !batch.is_empty() {
-        applied = checkpoint::commit_items(conn, 0, &batch, false).await?;
+        applied = checkpoint::commit_items(conn, 0, &batch, read_from, false).await?;
         counted(batch.len() as u64);
     }
     Ok(applied)

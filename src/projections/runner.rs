@@ -118,6 +118,8 @@ impl Runner {
             .messages()
             .await?;
         let mut chunks = messages.ready_chunks(MAX_BATCH);
+        // The consumer delivers every event from here on, in order.
+        let mut read_from = checkpoint + 1;
         loop {
             let chunk = tokio::select! {
                 chunk = chunks.next() => chunk,
@@ -131,7 +133,9 @@ impl Runner {
                 items.push(to_item(&RawEvent::from_consumer(&message)?));
                 last = Some(message);
             }
-            let applied = self.commit_with_retry(items).await?;
+            let next_from = items.last().map_or(read_from, |item| item.seq() + 1);
+            let applied = self.commit_with_retry(items, read_from).await?;
+            read_from = next_from;
             if let Some(message) = last {
                 // AckPolicy::All: acknowledges every event up to this one.
                 message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -164,11 +168,11 @@ impl Runner {
     }
 
     /// Commits a batch, waiting out database outages.
-    async fn commit_with_retry(&self, items: Vec<Item>) -> anyhow::Result<u64> {
+    async fn commit_with_retry(&self, items: Vec<Item>, read_from: u64) -> anyhow::Result<u64> {
         let mut delay = Duration::from_millis(100);
         loop {
             let result = match self.db.acquire().await {
-                Ok(mut conn) => checkpoint::commit_items(&mut conn, PARTITION, &items, true).await,
+                Ok(mut conn) => checkpoint::commit_items(&mut conn, PARTITION, &items, read_from, true).await,
                 Err(e) => Err(e.into()),
             };
             match result {

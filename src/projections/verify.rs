@@ -18,6 +18,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("participants", "conversation_id, user_id"),
     ("messages", "message_id"),
     ("reactions", "message_id, user_id, emoji"),
+    ("message_attachments", "attachment_id, message_id"),
     ("projector_checkpoints", "projection, partition"),
     ("dead_letters", "projection, seq"),
 ];

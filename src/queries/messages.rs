@@ -1,6 +1,9 @@
-//! Messages: one by id, by a sender's idempotency key, and pages of history.
+//! Messages: one by id, by a sender's idempotency key, pages of history, and a whole history
+//! as a stream.
 
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -143,4 +146,13 @@ pub async fn history(
     };
     let more = rows.len() as i64 > limit;
     Ok((rows.into_iter().take(limit as usize).map(MessageView::from).collect(), more))
+}
+
+/// Every message of a conversation, oldest first, read as the rows arrive (one query, so one
+/// consistent snapshot) rather than collected.
+pub fn all(db: &PgPool, conversation: ConversationId) -> BoxStream<'_, Result<MessageView, sqlx::Error>> {
+    select_messages!("WHERE conversation_id = $1 ORDER BY seq", conversation.0)
+        .fetch(db)
+        .map_ok(MessageView::from)
+        .boxed()
 }

@@ -2,8 +2,10 @@
 //! `crate::views`. Nothing here writes; nothing here checks who may see what (the HTTP
 //! handlers do, with `conversations::membership`).
 
+pub mod attachments;
 pub mod conversations;
 pub mod messages;
+pub mod search;
 pub mod users;
 
 /// Sequences are stored as BIGINT and are never negative.

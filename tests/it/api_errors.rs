@@ -109,7 +109,7 @@ async fn with_postgres_down_reads_answer_503() {
     problem(answer, 503);
 }
 
-/// Every REST route of the contract that the REST issue covers, as (method, path).
+/// Every REST route of the contract, as (method, path).
 const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/users/me"),
     ("put", "/api/users/me"),
@@ -127,6 +127,14 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/messages"),
     ("get", "/api/messages/{id}"),
     ("put", "/api/messages/{id}/read"),
+    ("patch", "/api/messages/{id}"),
+    ("delete", "/api/messages/{id}"),
+    ("post", "/api/messages/{id}/reactions"),
+    ("delete", "/api/messages/{id}/reactions/{emoji}"),
+    ("post", "/api/attachments"),
+    ("get", "/api/attachments/{id}"),
+    ("get", "/api/search"),
+    ("get", "/api/conversations/{id}/export"),
 ];
 
 #[tokio::test]
@@ -139,6 +147,16 @@ async fn the_openapi_document_describes_every_route_of_the_contract() {
         let operation = &document["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} is missing from /openapi.json");
         assert!(operation["responses"].is_object(), "{method} {path} documents no responses");
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let name = parameter["name"].as_str().unwrap();
+            let in_path = path.contains(&format!("{{{name}}}"));
+            let expected = if in_path { "path" } else { "query" };
+            assert_eq!(parameter["in"], expected, "{method} {path}: parameter {name}");
+            if !in_path && parameter["schema"]["type"].as_array().is_some_and(|t| t.contains(&"null".into()))
+            {
+                assert_ne!(parameter["required"], true, "{method} {path}: optional {name} is required");
+            }
+        }
     }
     assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let docs = app.get("/docs/").await;

@@ -3,13 +3,19 @@
 
 mod harness;
 
+mod api_attachments;
 mod api_conversations;
+mod api_edits;
 mod api_errors;
+mod api_export;
 mod api_messages;
+mod api_reactions;
+mod api_search;
 mod api_users;
 
 mod ats;
 mod auth;
+mod erase;
 mod event_log;
 mod nats_accounts;
 mod projections;

@@ -47,7 +47,8 @@ async fn rich_history(app: &TestApp) -> Vec<ConversationId> {
         ConversationCommand::AddParticipant { user_id: user("cy.doe@example.com"), role: Role::Applicant },
     )
     .await;
-    let (oops, command) = send("cy.doe@example.com", "Oops, wrong chat");
+    // A reply with an attachment, deleted: its reference goes with it.
+    let (oops, command) = reply("cy.doe@example.com", "Oops, wrong chat", hello, "cy-1");
     exec(app, &cy, group, command).await;
     exec(app, &cy, group, ConversationCommand::DeleteMessage { message_id: oops }).await;
     exec(app, &cy, group, ConversationCommand::RemoveParticipant { user_id: user("cy.doe@example.com") })
@@ -131,6 +132,22 @@ async fn history_unread_counts_and_profiles_follow_the_events() {
             .await
             .unwrap();
     assert_eq!(deleted, (String::new(), true));
+    let referencing: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT m.client_msg_id FROM parley.message_attachments r JOIN parley.messages m USING (message_id)
+         WHERE r.conversation_id = $1 AND r.attachment_id::text = m.attachments->0->>'id' ORDER BY m.seq",
+    )
+    .bind(conversations[0].0)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let references: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM parley.message_attachments WHERE conversation_id = $1")
+            .bind(conversations[0].0)
+            .fetch_one(db)
+            .await
+            .unwrap();
+    assert_eq!(referencing, [Some("abe-1".into()), Some("rita-1".into())]);
+    assert_eq!(references, 2, "the deleted reply's attachment is no longer referenced");
     let preview: Option<String> =
         sqlx::query_scalar("SELECT reply_preview FROM parley.messages WHERE client_msg_id = 'rita-1'")
             .fetch_one(db)
@@ -281,4 +298,23 @@ async fn writers_can_wait_until_their_event_is_visible() {
     let never =
         app.state.progress.wait_for(1_000_000, std::time::Duration::from_millis(300), &app.state.db).await;
     assert!(!never);
+}
+
+#[tokio::test]
+async fn a_gap_the_reader_read_through_is_skipped_and_one_it_did_not_read_is_refused() {
+    use parley::projections::checkpoint::{BatchError, Item, commit_items};
+    let env = crate::harness::TestEnv::start().await;
+    let mut conn = schema::fresh_schema(&env.database_url, "gaps").await.unwrap();
+    let letter = |seq| Item::DeadLetter {
+        seq,
+        subject: "parley.conv.x.message_sent".into(),
+        event_type: None,
+        reason: "test".into(),
+    };
+    assert_eq!(commit_items(&mut conn, 0, &[letter(1), letter(2)], 1, false).await.unwrap(), 2);
+    // The reader started at 3 and first met 5: 3 and 4 are not in the log (erased).
+    assert_eq!(commit_items(&mut conn, 0, &[letter(5), letter(7)], 3, false).await.unwrap(), 7);
+    // A reader that started at 10 never looked at 8 and 9.
+    let refused = commit_items(&mut conn, 0, &[letter(10)], 10, false).await;
+    assert!(matches!(refused, Err(BatchError::Gap { checkpoint: 7, first: 10 })), "{refused:?}");
 }

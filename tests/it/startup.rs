@@ -118,6 +118,22 @@ fn bad_configuration_stops_start_up_with_one_clear_line() {
             ],
             "REPLICAS",
         ),
+        (
+            &[
+                ("PARLEY_ATTACHMENT_TYPES", "application/pdf,pdf"),
+                ("NATS_URL", "nats://a:1"),
+                ("DATABASE_URL", "postgres://a/b"),
+            ],
+            "PARLEY_ATTACHMENT_TYPES",
+        ),
+        (
+            &[
+                ("PARLEY_ATTACHMENT_ORPHAN_TTL", "0s"),
+                ("NATS_URL", "nats://a:1"),
+                ("DATABASE_URL", "postgres://a/b"),
+            ],
+            "PARLEY_ATTACHMENT_ORPHAN_TTL",
+        ),
     ];
     for (env, expected) in cases {
         let (code, stderr) = run_parley(&["serve", "--listen", "127.0.0.1:0"], env);

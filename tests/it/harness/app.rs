@@ -118,6 +118,18 @@ impl TestApp {
         self.http.get(self.url(path)).bearer_auth(token).send().await.expect("the server answers")
     }
 
+    /// Stops the server gracefully and hands back its services, for a test that works on them
+    /// with the server down and may start it again (`TestApp::spawn_in`).
+    pub async fn stop(mut self) -> TestEnv {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("the server task").expect("a graceful stop");
+        }
+        self.env
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {

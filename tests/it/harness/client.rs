@@ -36,8 +36,45 @@ impl TestApp {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
 
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Answer {
         self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Uploads `bytes` as the multipart field `file` named `name` (the client claims PDF,
+    /// whatever the bytes are: the server must not believe it).
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Answer {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str("application/pdf")
+            .expect("a valid MIME type");
+        self.send_form(token, reqwest::multipart::Form::new().part("file", part)).await
+    }
+
+    /// Uploads `chunks` as a stream of unknown length (chunked transfer, no Content-Length),
+    /// so that only the server's metering can stop an oversized file.
+    pub async fn upload_streamed(&self, token: &str, name: &str, chunks: Vec<Vec<u8>>) -> Answer {
+        let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+        let part =
+            reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(stream)).file_name(name.to_owned());
+        self.send_form(token, reqwest::multipart::Form::new().part("file", part)).await
+    }
+
+    pub async fn send_form(&self, token: &str, form: reqwest::multipart::Form) -> Answer {
+        let response = self
+            .http
+            .post(self.url("/api/attachments"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     /// Creates a group conversation of the caller and `others`; returns its id.
