@@ -8,9 +8,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod auth;
+mod live;
 mod tools;
 
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
+pub use live::LiveConfig;
 pub use tools::{ConnectArgs, DevPostgresArgs, ProjectionsAction, ProjectionsArgs};
 
 #[derive(Parser, Debug)]
@@ -115,6 +117,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub live: LiveConfig,
 }
 
 /// How bearer tokens are verified. Shared by `serve` and `token`, so a minted token carries
@@ -131,6 +136,7 @@ impl std::fmt::Debug for Config {
             .field("environment", &self.environment)
             .field("stream_replicas", &self.stream_replicas)
             .field("auth", &self.auth)
+            .field("live", &self.live)
             .finish_non_exhaustive()
     }
 }

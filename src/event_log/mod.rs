@@ -3,6 +3,7 @@
 //! publishes signals, and applies the stream definitions in `streams/`.
 
 pub mod append;
+pub mod keyvalue;
 pub mod read;
 pub mod streams;
 pub mod subjects;

@@ -10,6 +10,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ("PARLEY_SIGNALS", include_str!("../../streams/PARLEY_SIGNALS.json")),
     ("ATS_EVENTS", include_str!("../../streams/ATS_EVENTS.json")),
     ("KV_PARLEY_PRESENCE", include_str!("../../streams/KV_PARLEY_PRESENCE.json")),
+    ("KV_PARLEY_WS_TICKETS", include_str!("../../streams/KV_PARLEY_WS_TICKETS.json")),
     ("OBJ_PARLEY_ATTACHMENTS", include_str!("../../streams/OBJ_PARLEY_ATTACHMENTS.json")),
 ];
 

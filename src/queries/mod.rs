@@ -3,6 +3,7 @@
 //! handlers do, with `conversations::membership`).
 
 pub mod conversations;
+pub mod live;
 pub mod messages;
 pub mod users;
 

@@ -10,6 +10,7 @@ mod api_users;
 
 mod auth;
 mod event_log;
+mod live_chat;
 mod projections;
 mod projector_crash;
 mod startup;
