@@ -330,9 +330,9 @@ impl Hub {
         true
     }
 
-    /// Whether `user` has a live session here.
-    pub fn has_user(&self, user: &UserId) -> bool {
-        self.lock().by_user.contains_key(user)
+    /// How many live sessions `user` has here.
+    pub fn sessions_of(&self, user: &UserId) -> usize {
+        self.lock().by_user.get(user).map_or(0, Vec::len)
     }
 }
 

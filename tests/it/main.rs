@@ -10,7 +10,12 @@ mod api_users;
 
 mod auth;
 mod event_log;
+mod live_auth;
 mod live_chat;
+mod live_cluster;
+mod live_limits;
+mod live_resume;
+mod live_typing;
 mod projections;
 mod projector_crash;
 mod startup;

@@ -40,13 +40,12 @@ pub struct Connect<'a> {
 }
 
 impl Server {
-    fn ws_url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.address.trim_start_matches("http://"))
-    }
-
     /// Opens `/api/ws` with a bearer header, resuming after `since` if given, and waits for
-    /// `connection_established`.
+    /// `connection_established` and until the session is live (signals such as typing reach
+    /// only live sessions).
     pub async fn ws(&self, token: &str, since: Option<u64>) -> WsClient {
+        let user = self.state.auth.verify(token).expect("a valid token").user_id;
+        let live_before = self.state.live.hub.sessions_of(&user);
         let path = match since {
             Some(since) => format!("/api/ws?since={since}"),
             None => "/api/ws".to_owned(),
@@ -57,38 +56,50 @@ impl Server {
             .expect("the handshake succeeds");
         let first = client.next_frame().await;
         assert_eq!(first["type"], "connection_established", "{first}");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.state.live.hub.sessions_of(&user) <= live_before {
+            assert!(tokio::time::Instant::now() < deadline, "the session did not go live");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         client
     }
 
     pub async fn ws_connect(&self, how: Connect<'_>) -> Result<WsClient, Refused> {
-        let mut request = self.ws_url(how.path).into_client_request().expect("a valid URL");
-        if let Some(token) = how.bearer {
-            let value = HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
-            request.headers_mut().insert("authorization", value);
+        connect_with(self.address.trim_start_matches("http://"), how).await
+    }
+}
+
+/// Opens a session on any server at `address` (host:port) with a bearer token.
+pub async fn connect_at(address: &str, path: &str, bearer: Option<&str>) -> WsClient {
+    connect_with(address, Connect { path, bearer, ..Connect::default() })
+        .await
+        .expect("the handshake succeeds")
+}
+
+async fn connect_with(address: &str, how: Connect<'_>) -> Result<WsClient, Refused> {
+    let mut request = format!("ws://{address}{}", how.path).into_client_request().expect("a valid URL");
+    if let Some(token) = how.bearer {
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
+        request.headers_mut().insert("authorization", value);
+    }
+    if let Some(origin) = how.origin {
+        request.headers_mut().insert("origin", HeaderValue::from_str(origin).expect("a header value"));
+    }
+    let address: std::net::SocketAddr = address.parse().expect("a socket address");
+    let socket = TcpSocket::new_v4().expect("a socket");
+    if let Some(size) = how.recv_buffer {
+        socket.set_recv_buffer_size(size).expect("setting the receive buffer");
+    }
+    let tcp = socket.connect(address).await.expect("connecting");
+    match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await {
+        Ok((stream, _)) => Ok(WsClient { stream, frames: Vec::new() }),
+        Err(tungstenite::Error::Http(response)) => {
+            let status = response.status().as_u16();
+            let body =
+                response.body().as_ref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
+            Err(Refused { status, body })
         }
-        if let Some(origin) = how.origin {
-            request.headers_mut().insert("origin", HeaderValue::from_str(origin).expect("a header value"));
-        }
-        let address: std::net::SocketAddr =
-            self.address.trim_start_matches("http://").parse().expect("a socket address");
-        let socket = TcpSocket::new_v4().expect("a socket");
-        if let Some(size) = how.recv_buffer {
-            socket.set_recv_buffer_size(size).expect("setting the receive buffer");
-        }
-        let tcp = socket.connect(address).await.expect("connecting");
-        match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await {
-            Ok((stream, _)) => Ok(WsClient { stream, frames: Vec::new() }),
-            Err(tungstenite::Error::Http(response)) => {
-                let status = response.status().as_u16();
-                let body = response
-                    .body()
-                    .as_ref()
-                    .and_then(|b| serde_json::from_slice(b).ok())
-                    .unwrap_or(Value::Null);
-                Err(Refused { status, body })
-            }
-            Err(e) => panic!("the handshake failed: {e}"),
-        }
+        Err(e) => panic!("the handshake failed: {e}"),
     }
 }
 
