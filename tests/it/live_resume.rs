@@ -154,9 +154,14 @@ async fn resume_under_continuous_sending_is_gap_free_and_duplicate_free() {
             }
         }
         let last = *expected.last().unwrap();
-        let socket = client.socket.as_mut().unwrap();
-        socket.next_frame_where(|f| f["seq"].as_u64() == Some(last)).await;
         client.collect();
+        while client.last() != Some(last) {
+            let socket = client.socket.as_mut().unwrap();
+            if socket.try_next_frame(crate::harness::ws::WAIT).await.is_none() {
+                break;
+            }
+            client.collect();
+        }
         assert_eq!(
             client.received, expected,
             "{} received exactly its conversations' events, in order",
