@@ -38,30 +38,37 @@ const WRITE_BATCH: usize = 64;
 
 /// Ends a session once, with a close code and reason (or silently, for a peer that is gone).
 #[derive(Clone, Default)]
-pub struct Closer(Arc<(OnceLock<Option<(u16, String)>>, CancellationToken)>);
+pub struct Closer(Arc<Closing>);
+
+#[derive(Default)]
+pub struct Closing {
+    /// The first reason given wins; `None` inside: no closing frame.
+    reason: OnceLock<Option<(u16, String)>>,
+    done: CancellationToken,
+}
 
 impl Closer {
     pub fn close(&self, code: u16, reason: &str) {
-        let _ = self.0.0.set(Some((code, reason.to_owned())));
-        self.0.1.cancel();
+        let _ = self.0.reason.set(Some((code, reason.to_owned())));
+        self.0.done.cancel();
     }
 
     /// Ends the session without a closing frame (the peer closed or vanished).
     pub fn drop_peer(&self) {
-        let _ = self.0.0.set(None);
-        self.0.1.cancel();
+        let _ = self.0.reason.set(None);
+        self.0.done.cancel();
     }
 
     pub fn reason(&self) -> Option<(u16, String)> {
-        self.0.0.get().cloned().flatten()
+        self.0.reason.get().cloned().flatten()
     }
 
     pub async fn closed(&self) {
-        self.0.1.cancelled().await
+        self.0.done.cancelled().await
     }
 
     pub fn is_closed(&self) -> bool {
-        self.0.1.is_cancelled()
+        self.0.done.is_cancelled()
     }
 }
 
