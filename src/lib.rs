@@ -15,6 +15,9 @@
 //!   format. Appends with idempotency ids and expected sequences; reads back; stream setup.
 //! - [`projections`]: PostgreSQL read models built exactly once from the log, with
 //!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
+//! - [`live`]: WebSocket sessions fed by one ordered feed of stored events per instance,
+//!   gap-free resume, typing, presence and unread frames; never writes to PostgreSQL.
+//! - [`queries`] and [`views`]: reads of the read models and the JSON shapes clients see.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "conversations", description = "Conversations, history, read markers, participants"),
         (name = "messages", description = "Sending and reading messages"),
         (name = "users", description = "Profiles, conversation lists, unread counts, presence"),
+        (name = "live", description = "WebSocket sessions and their tickets (frames: docs/websocket.md)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -127,6 +127,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/messages"),
     ("get", "/api/messages/{id}"),
     ("put", "/api/messages/{id}/read"),
+    ("post", "/api/conversations/{id}/typing"),
+    ("get", "/api/ws"),
+    ("get", "/api/ws/{user_id}"),
+    ("post", "/api/ws/ticket"),
 ];
 
 #[tokio::test]
