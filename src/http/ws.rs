@@ -23,7 +23,7 @@ use crate::auth::Principal;
 use crate::commands::CommandError;
 use crate::config::LiveConfig;
 use crate::domain::{ClientMsgId, ConversationCommand, ConversationId, MessageId, UserId};
-use crate::live::frames::{ClientFrame, Signal};
+use crate::live::frames::{self, ClientFrame, Signal};
 use crate::live::session::{self, Handler};
 use crate::queries::messages;
 
@@ -246,14 +246,14 @@ impl Frames {
 impl Handler for Frames {
     async fn handle(&self, caller: &Principal, frame: ClientFrame) -> Option<Utf8Bytes> {
         match frame {
-            ClientFrame::MessageSend {
+            ClientFrame::MessageSend(frames::MessageSend {
                 conversation_id,
                 content,
                 client_msg_id,
                 reply_to,
                 kind,
                 attachment_ids,
-            } => {
+            }) => {
                 let client_id = match ClientMsgId::parse(&client_msg_id) {
                     Ok(id) => id,
                     Err(e) => {
@@ -284,16 +284,16 @@ impl Handler for Frames {
                 };
                 Some(self.send(caller, body).await.unwrap_or_else(|e| error(e, Some(&client_msg_id))))
             }
-            ClientFrame::Typing { conversation_id, is_typing } => {
+            ClientFrame::Typing(frames::Typing { conversation_id, is_typing }) => {
                 super::typing::publish(&self.state, caller, ConversationId(conversation_id), is_typing)
                     .await
                     .err()
                     .map(|e| error(e, None))
             }
-            ClientFrame::Read { conversation_id, up_to_seq, message_id } => {
+            ClientFrame::Read(frames::Read { conversation_id, up_to_seq, message_id }) => {
                 self.read(caller, conversation_id, up_to_seq, message_id).await.err().map(|e| error(e, None))
             }
-            ClientFrame::Delivered { conversation_id, up_to_seq } => {
+            ClientFrame::Delivered(frames::Delivered { conversation_id, up_to_seq }) => {
                 let command =
                     ConversationCommand::MarkDelivered { recipient_id: caller.user_id.clone(), up_to_seq };
                 self.command(caller, ConversationId(conversation_id), command)
@@ -301,7 +301,7 @@ impl Handler for Frames {
                     .err()
                     .map(|e| error(e, None))
             }
-            ClientFrame::Ping {} => Some(Signal::Pong { server_time: Utc::now() }.encode()),
+            ClientFrame::Ping(_) => Some(Signal::Pong { server_time: Utc::now() }.encode()),
         }
     }
 }

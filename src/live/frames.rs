@@ -251,28 +251,53 @@ impl Signal<'_> {
 }
 
 /// What a client may send.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
+#[derive(Debug)]
 pub enum ClientFrame {
-    #[serde(rename = "message.send")]
-    MessageSend {
-        conversation_id: Uuid,
-        content: String,
-        client_msg_id: String,
-        reply_to: Option<Uuid>,
-        /// `text` (default) or `file`.
-        kind: Option<String>,
-        attachment_ids: Option<Vec<Uuid>>,
-    },
-    #[serde(rename = "typing", alias = "typing_status")]
-    Typing { conversation_id: Uuid, is_typing: bool },
-    #[serde(rename = "read")]
-    Read { conversation_id: Option<Uuid>, up_to_seq: Option<u64>, message_id: Option<Uuid> },
-    #[serde(rename = "delivered")]
-    Delivered { conversation_id: Uuid, up_to_seq: u64 },
-    #[serde(rename = "ping")]
-    Ping {},
+    MessageSend(MessageSend),
+    /// `typing`, or its alias `typing_status`.
+    Typing(Typing),
+    Read(Read),
+    Delivered(Delivered),
+    Ping(Ping),
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSend {
+    pub conversation_id: Uuid,
+    pub content: String,
+    pub client_msg_id: String,
+    pub reply_to: Option<Uuid>,
+    /// `text` (default) or `file`.
+    pub kind: Option<String>,
+    pub attachment_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Typing {
+    pub conversation_id: Uuid,
+    pub is_typing: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    pub conversation_id: Option<Uuid>,
+    pub up_to_seq: Option<u64>,
+    pub message_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivered {
+    pub conversation_id: Uuid,
+    pub up_to_seq: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ping {}
 
 /// The client frame types, for "unknown type" answers.
 pub const CLIENT_TYPES: &[&str] = &["message.send", "typing", "typing_status", "read", "delivered", "ping"];
@@ -285,25 +310,49 @@ pub struct Refused {
     pub client_msg_id: Option<String>,
 }
 
-/// Parses one text frame.
+/// Parses one text frame, naming the field at fault.
 pub fn parse(text: &str) -> Result<ClientFrame, Refused> {
     let refused = |code, message: String, client_msg_id| Refused { code, message, client_msg_id };
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| refused("malformed", format!("the frame is not valid JSON: {e}"), None))?;
-    let client_msg_id = value.get("client_msg_id").and_then(|v| v.as_str()).map(str::to_owned);
-    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+    let serde_json::Value::Object(mut fields) = value else {
         return Err(refused("malformed", "every frame is a JSON object with a string `type`".into(), None));
     };
-    if !CLIENT_TYPES.contains(&kind) {
-        let known = CLIENT_TYPES.join(", ");
-        return Err(refused("unknown_type", format!("unknown frame type {kind:?}; known: {known}"), None));
+    let client_msg_id = fields.get("client_msg_id").and_then(|v| v.as_str()).map(str::to_owned);
+    let kind = match fields.remove("type") {
+        Some(serde_json::Value::String(kind)) => kind,
+        _ => {
+            return Err(refused(
+                "malformed",
+                "every frame is a JSON object with a string `type`".into(),
+                None,
+            ));
+        }
+    };
+    let body = serde_json::Value::Object(fields);
+    fn read<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, String> {
+        serde_path_to_error::deserialize(body).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if path == "." { inner } else { format!("{path}: {inner}") }
+        })
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let message = if path == "." { inner } else { format!("{path}: {inner}") };
-        refused("invalid", message, client_msg_id)
-    })
+    let frame = match kind.as_str() {
+        "message.send" => read(body).map(ClientFrame::MessageSend),
+        "typing" | "typing_status" => read(body).map(ClientFrame::Typing),
+        "read" => read(body).map(ClientFrame::Read),
+        "delivered" => read(body).map(ClientFrame::Delivered),
+        "ping" => read(body).map(ClientFrame::Ping),
+        other => {
+            let known = CLIENT_TYPES.join(", ");
+            return Err(refused(
+                "unknown_type",
+                format!("unknown frame type {other:?}; known: {known}"),
+                None,
+            ));
+        }
+    };
+    frame.map_err(|message| refused("invalid", message, client_msg_id))
 }
 
 #[cfg(test)]
@@ -315,8 +364,8 @@ mod tests {
         let id = Uuid::now_v7();
         let typing =
             parse(&format!(r#"{{"type":"typing_status","conversation_id":"{id}","is_typing":true}}"#));
-        assert!(matches!(typing, Ok(ClientFrame::Typing { is_typing: true, .. })), "{typing:?}");
-        assert!(matches!(parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping {})));
+        assert!(matches!(typing, Ok(ClientFrame::Typing(Typing { is_typing: true, .. }))), "{typing:?}");
+        assert!(matches!(parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping(Ping {}))));
     }
 
     #[test]

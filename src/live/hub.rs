@@ -12,6 +12,7 @@
 //! It never touches PostgreSQL.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub type SessionId = u64;
 #[derive(Clone)]
 pub struct Attachment {
     pub id: SessionId,
+    /// The `session_id` the client was told.
+    pub name: Arc<str>,
     pub tx: mpsc::Sender<Utf8Bytes>,
     pub closer: Closer,
 }
@@ -81,6 +84,8 @@ pub struct Hub {
     log: EventLog,
     state: Mutex<State>,
     unread: mpsc::Sender<UnreadHint>,
+    /// Live messages to discard on arrival: fault injection for tests of gap repair.
+    discard: std::sync::atomic::AtomicU64,
 }
 
 impl Hub {
@@ -94,14 +99,24 @@ impl Hub {
         // The subscription is in place before the tip is read: nothing after it is missed.
         log.client().flush().await?;
         let tip = log.last_seq().await?;
-        let hub =
-            Arc::new(Self { log, state: Mutex::new(State { position: tip, ..State::default() }), unread });
+        let hub = Arc::new(Self {
+            log,
+            state: Mutex::new(State { position: tip, ..State::default() }),
+            unread,
+            discard: Default::default(),
+        });
         let task = tokio::spawn(hub.clone().feed(subscription, stop));
         Ok((hub, task))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes the feed lose the next `count` live messages, as a slow-consumer drop would.
+    #[doc(hidden)]
+    pub fn lose_next_messages(&self, count: u64) {
+        self.discard.store(count, Relaxed);
     }
 
     pub fn position(&self) -> u64 {
@@ -123,6 +138,9 @@ impl Hub {
                         return;
                     };
                     heard = true;
+                    if self.discard.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)).is_ok() {
+                        continue;
+                    }
                     match RawEvent::from_republished(&message) {
                         Some(raw) => self.ingest(raw, &stop).await,
                         None => tracing::warn!(subject = %message.subject, "live message without its sequence headers"),
@@ -170,6 +188,7 @@ impl Hub {
                 while let Some(raw) = reader.next().await {
                     let raw = raw?;
                     if raw.seq > self.position() {
+                        metrics::counter!("parley_live_recovered_events_total").increment(1);
                         self.dispatch(Arc::new(LiveEvent::from_raw(&raw)));
                     }
                 }
@@ -330,9 +349,9 @@ impl Hub {
         true
     }
 
-    /// How many live sessions `user` has here.
-    pub fn sessions_of(&self, user: &UserId) -> usize {
-        self.lock().by_user.get(user).map_or(0, Vec::len)
+    /// Whether the session the client knows as `name` is live here.
+    pub fn is_live(&self, name: &str) -> bool {
+        self.lock().sessions.values().any(|entry| &*entry.session.name == name)
     }
 }
 

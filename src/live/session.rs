@@ -103,8 +103,13 @@ pub async fn run<H: Handler>(
     handler: H,
 ) {
     let (tx, rx) = mpsc::channel(live.config.ws_send_queue);
-    let session = Attachment { id: live.next_session_id(), tx, closer: Closer::default() };
     let session_id = uuid::Uuid::now_v7().to_string();
+    let session = Attachment {
+        id: live.next_session_id(),
+        name: session_id.as_str().into(),
+        tx,
+        closer: Closer::default(),
+    };
     let user = principal.user_id.clone();
     metrics::gauge!("parley_ws_sessions").increment(1.0);
     live.presence.connected(&user);

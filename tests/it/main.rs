@@ -13,6 +13,7 @@ mod event_log;
 mod live_auth;
 mod live_chat;
 mod live_cluster;
+mod live_feed;
 mod live_limits;
 mod live_resume;
 mod live_typing;

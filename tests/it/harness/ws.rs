@@ -44,8 +44,6 @@ impl Server {
     /// `connection_established` and until the session is live (signals such as typing reach
     /// only live sessions).
     pub async fn ws(&self, token: &str, since: Option<u64>) -> WsClient {
-        let user = self.state.auth.verify(token).expect("a valid token").user_id;
-        let live_before = self.state.live.hub.sessions_of(&user);
         let path = match since {
             Some(since) => format!("/api/ws?since={since}"),
             None => "/api/ws".to_owned(),
@@ -56,8 +54,9 @@ impl Server {
             .expect("the handshake succeeds");
         let first = client.next_frame().await;
         assert_eq!(first["type"], "connection_established", "{first}");
+        let name = first["session_id"].as_str().expect("a session id").to_owned();
         let deadline = tokio::time::Instant::now() + WAIT;
-        while self.state.live.hub.sessions_of(&user) <= live_before {
+        while !self.state.live.hub.is_live(&name) {
             assert!(tokio::time::Instant::now() < deadline, "the session did not go live");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
