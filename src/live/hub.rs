@@ -234,11 +234,18 @@ impl Hub {
                 if event.seq <= entry.skip_through || event.seq <= entry.route.deliver_after {
                     continue;
                 }
-                if entry.session.tx.try_send(frame.clone()).is_err() {
-                    full.push(*id);
-                } else if event.moves_unread_of(&entry.route.user)
-                    && !unread_users.contains(&&entry.route.user)
-                {
+                match entry.session.tx.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        full.push((*id, true));
+                        continue;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        full.push((*id, false));
+                        continue;
+                    }
+                }
+                if event.moves_unread_of(&entry.route.user) && !unread_users.contains(&&entry.route.user) {
                     unread_users.push(&entry.route.user);
                 }
             }
@@ -260,9 +267,12 @@ impl Hub {
                 interest.remove(&conversation);
             }
         }
-        for id in full {
-            metrics::counter!("parley_live_slow_sessions_total").increment(1);
-            if let Some(entry) = remove(state, id) {
+        for (id, slow) in full {
+            // A closed queue is a session that just ended; a full one cannot keep up.
+            if let Some(entry) = remove(state, id)
+                && slow
+            {
+                metrics::counter!("parley_live_slow_sessions_total").increment(1);
                 entry.session.closer.close(close_code::AGAIN, "cannot keep up; resume with since");
             }
         }
@@ -283,6 +293,9 @@ impl Hub {
     pub fn attach(&self, session: &Attachment, route: &mut Route, at: u64) -> Attached {
         let mut guard = self.lock();
         let state = &mut *guard;
+        if session.closer.is_closed() {
+            return Attached::Closed;
+        }
         if state.position > at {
             let covered = state.recent.front().is_some_and(|first| first.seq <= at + 1);
             if !covered {

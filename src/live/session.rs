@@ -143,7 +143,9 @@ pub async fn run<H: Handler>(
     };
     read(stream, &live, &session, &principal, &handler).await;
     if let Some(resume) = resume {
+        // Finished before detaching, so it cannot attach the session after it is gone.
         resume.abort();
+        let _ = resume.await;
     }
     live.hub.detach(session.id);
     live.presence.disconnected(&user);
