@@ -27,6 +27,9 @@ use crate::live::frames::{self, ClientFrame, Signal};
 use crate::live::session::{self, Handler};
 use crate::queries::messages;
 
+/// Read and write buffer of one WebSocket, in bytes.
+const SOCKET_BUFFER: usize = 4096;
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct WsParams {
     /// A JWT, for clients that cannot send an Authorization header (prefer a ticket).
@@ -105,7 +108,11 @@ async fn handshake(
     let limit = state.live.config.ws_max_message_bytes;
     let live = state.live.clone();
     let since = params.since;
+    // Small buffers: an idle session must cost little (tungstenite reserves its read buffer
+    // up front, 128 KiB by default); frames are small and writes are flushed in batches.
     Ok(upgrade
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| session::run(socket, live, principal, since, Frames { state })))
