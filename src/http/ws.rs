@@ -23,7 +23,8 @@ use crate::auth::Principal;
 use crate::commands::CommandError;
 use crate::config::LiveConfig;
 use crate::domain::{ClientMsgId, ConversationCommand, ConversationId, MessageId, UserId};
-use crate::live::frames::{self, ClientFrame, Signal};
+use crate::live::client_frames::{self as frames, ClientFrame};
+use crate::live::frames::Signal;
 use crate::live::session::{self, Handler};
 use crate::queries::messages;
 

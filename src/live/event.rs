@@ -129,3 +129,99 @@ impl Route {
         member && event.seq > self.deliver_after
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::{Actor, EventId, MessageId, MessageKind, ParticipantSpec, Role};
+    use crate::event_log::wire;
+
+    fn user(id: &str) -> UserId {
+        UserId::parse(id).unwrap()
+    }
+
+    fn stored(seq: u64, conversation: ConversationId, event: ConversationEvent) -> LiveEvent {
+        let envelope = Envelope {
+            event_id: EventId::new(),
+            occurred_at: Utc::now(),
+            actor: Actor { user_id: user("rita"), role: Role::Recruiter },
+            event: Event::Conversation(conversation, event),
+        };
+        let encoded = wire::encode(&envelope);
+        LiveEvent::from_raw(&RawEvent {
+            seq,
+            subject: encoded.subject,
+            headers: Some(encoded.headers),
+            payload: encoded.payload,
+            stored_at: Utc::now(),
+        })
+    }
+
+    fn message() -> ConversationEvent {
+        ConversationEvent::MessageSent {
+            message_id: MessageId::new(),
+            sender_id: user("rita"),
+            sender_role: Role::Recruiter,
+            kind: MessageKind::Text,
+            content: "hi".into(),
+            reply_to: None,
+            attachments: vec![],
+            client_msg_id: None,
+        }
+    }
+
+    fn route(user_id: &str, deliver_after: u64) -> Route {
+        Route { user: user(user_id), conversations: HashSet::new(), deliver_after }
+    }
+
+    #[test]
+    fn a_participant_receives_from_the_event_that_adds_them_to_the_one_that_removes_them() {
+        let id = ConversationId::new();
+        let mut abe = route("abe", 0);
+        assert!(!abe.apply(&stored(1, id, message())), "not a participant yet");
+        assert!(abe.apply(&stored(
+            2,
+            id,
+            ConversationEvent::ParticipantAdded { user_id: user("abe"), role: Role::Applicant }
+        )));
+        assert!(abe.apply(&stored(3, id, message())));
+        assert!(abe.apply(&stored(4, id, ConversationEvent::ParticipantRemoved { user_id: user("abe") })));
+        assert!(!abe.apply(&stored(5, id, message())), "gone");
+        assert!(abe.conversations.is_empty());
+    }
+
+    #[test]
+    fn creation_makes_every_named_participant_a_member_and_others_hear_nothing() {
+        let id = ConversationId::new();
+        let created = ConversationEvent::Created {
+            title: None,
+            kind: crate::domain::ConversationKind::Group,
+            participants: ["rita", "abe"]
+                .iter()
+                .map(|u| ParticipantSpec { user_id: user(u), role: Role::Applicant })
+                .collect(),
+            application_id: None,
+            job_id: None,
+            created_by: user("rita"),
+        };
+        let (mut abe, mut eve) = (route("abe", 0), route("eve", 0));
+        let event = stored(1, id, created);
+        assert!(abe.apply(&event) && !eve.apply(&event));
+        let next = stored(2, id, message());
+        assert!(abe.apply(&next) && !eve.apply(&next));
+    }
+
+    #[test]
+    fn events_up_to_the_resume_point_change_membership_but_are_not_sent() {
+        let id = ConversationId::new();
+        let mut abe = route("abe", 2);
+        assert!(!abe.apply(&stored(
+            2,
+            id,
+            ConversationEvent::ParticipantAdded { user_id: user("abe"), role: Role::Applicant }
+        )));
+        assert!(abe.apply(&stored(3, id, message())), "a member since seq 2, sent from seq 3");
+    }
+}

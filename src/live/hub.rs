@@ -14,22 +14,18 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{LiveEvent, Route};
 use super::session::{Closer, close_code};
 use crate::domain::{ConversationId, UserId};
-use crate::event_log::{EventLog, RawEvent, subjects};
+use crate::event_log::{EventLog, subjects};
 
 /// Events kept for sessions switching from catch-up to live (shared, not per session).
 const RECENT: usize = 4096;
-/// How often a quiet feed checks the stream's tip for events lost at the tail.
-const TAIL_CHECK: Duration = Duration::from_secs(1);
 
 pub type SessionId = u64;
 
@@ -81,11 +77,11 @@ pub enum Attached {
 }
 
 pub struct Hub {
-    log: EventLog,
+    pub(super) log: EventLog,
     state: Mutex<State>,
     unread: mpsc::Sender<UnreadHint>,
     /// Live messages to discard on arrival: fault injection for tests of gap repair.
-    discard: std::sync::atomic::AtomicU64,
+    pub(super) discard: std::sync::atomic::AtomicU64,
 }
 
 impl Hub {
@@ -127,83 +123,8 @@ impl Hub {
         self.lock().sessions.len()
     }
 
-    async fn feed(self: Arc<Self>, mut subscription: async_nats::Subscriber, stop: CancellationToken) {
-        let mut tail = tokio::time::interval(TAIL_CHECK);
-        let mut heard = false;
-        loop {
-            tokio::select! {
-                message = subscription.next() => {
-                    let Some(message) = message else {
-                        tracing::error!("the live subscription ended; live delivery stops");
-                        return;
-                    };
-                    heard = true;
-                    if self.discard.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)).is_ok() {
-                        continue;
-                    }
-                    match RawEvent::from_republished(&message) {
-                        Some(raw) => self.ingest(raw, &stop).await,
-                        None => tracing::warn!(subject = %message.subject, "live message without its sequence headers"),
-                    }
-                }
-                _ = tail.tick() => {
-                    if !std::mem::take(&mut heard) {
-                        match self.log.last_seq().await {
-                            Ok(tip) if tip > self.position() => self.fill(tip, &stop).await,
-                            Ok(_) => {}
-                            Err(e) => tracing::debug!(error = %e, "live tail check failed"),
-                        }
-                    }
-                }
-                () = stop.cancelled() => return,
-            }
-        }
-    }
-
-    async fn ingest(&self, raw: RawEvent, stop: &CancellationToken) {
-        let position = self.position();
-        if raw.seq <= position {
-            return;
-        }
-        if raw.seq > position + 1 {
-            metrics::counter!("parley_live_gaps_total").increment(1);
-            self.fill(raw.seq - 1, stop).await;
-            if raw.seq <= self.position() {
-                return;
-            }
-        }
-        self.dispatch(Arc::new(LiveEvent::from_raw(&raw)));
-    }
-
-    /// Reads and dispatches every event after the position up to `to`, retrying until done:
-    /// nothing later may be dispatched before them.
-    async fn fill(&self, to: u64, stop: &CancellationToken) {
-        loop {
-            let from = self.position() + 1;
-            if from > to || stop.is_cancelled() {
-                return;
-            }
-            let result = async {
-                let mut reader = self.log.read(&[], from, Some(to)).await?;
-                while let Some(raw) = reader.next().await {
-                    let raw = raw?;
-                    if raw.seq > self.position() {
-                        metrics::counter!("parley_live_recovered_events_total").increment(1);
-                        self.dispatch(Arc::new(LiveEvent::from_raw(&raw)));
-                    }
-                }
-                Ok::<(), crate::event_log::ReadError>(())
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, from, to, "live delivery could not read missed events; retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        }
-    }
-
     /// Sends one event to every session it concerns, in order with everything before it.
-    fn dispatch(&self, event: Arc<LiveEvent>) {
+    pub(super) fn dispatch(&self, event: Arc<LiveEvent>) {
         let mut guard = self.lock();
         let state = &mut *guard;
         state.position = event.seq;

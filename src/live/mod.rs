@@ -2,15 +2,17 @@
 //! feed of stored events per instance, gap-free resume, typing, presence and unread frames.
 //! Reads PostgreSQL (memberships, counts) but never writes to it.
 //!
-//! - `hub`: the instance's one subscription on `parley.live.>`, gap repair, the interest map
-//!   and dispatch to sessions.
+//! - `hub`: the interest map and dispatch to sessions; `feed`: the instance's one
+//!   subscription on `parley.live.>` and gap repair.
 //! - `event`: an event as live delivery sees it, and the rule of who receives it.
 //! - `resume`: catching a session up from `since`, then switching it to live.
 //! - `session`: one WebSocket: queue, pings, limits, closing.
-//! - `frames`: every frame's JSON shape.
+//! - `frames`: the JSON shape of every frame sent; `client_frames`: parsing what clients send.
 //! - `presence`, `typing`, `unread`, `tickets`: the rest of the live surface.
 
+pub mod client_frames;
 pub mod event;
+mod feed;
 pub mod frames;
 pub mod hub;
 pub mod presence;

@@ -17,7 +17,8 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::Live;
-use super::frames::{self, ClientFrame, Signal};
+use super::client_frames::{self, ClientFrame};
+use super::frames::Signal;
 use super::hub::Attachment;
 use crate::auth::Principal;
 
@@ -177,7 +178,7 @@ async fn read<H: Handler>(
         };
         heard = Instant::now();
         let answer = match message {
-            Some(Ok(Message::Text(text))) => match frames::parse(&text) {
+            Some(Ok(Message::Text(text))) => match client_frames::parse(&text) {
                 Ok(frame) => handler.handle(principal, frame).await,
                 Err(refused) => {
                     Some(error_frame(refused.code, &refused.message, refused.client_msg_id.as_deref()))
