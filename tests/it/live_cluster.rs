@@ -121,3 +121,18 @@ async fn an_instance_killed_outright_takes_its_users_offline_when_their_keys_exp
     assert!(answer["last_seen"].is_string(), "{answer}");
     drop(abe_ws);
 }
+
+#[tokio::test]
+async fn a_ticket_from_one_instance_opens_a_session_on_another_once() {
+    let app = TestApp::spawn().await;
+    let other = app.peer(|_| {}).await;
+    let abe = app.token("abe", Role::Applicant);
+    let (status, body) = app.call(reqwest::Method::POST, "/api/ws/ticket", Some(&abe), None).await;
+    assert_eq!(status, 200, "{body}");
+    let path = format!("/api/ws?ticket={}", body["ticket"].as_str().unwrap());
+    let connect = || crate::harness::ws::Connect { path: &path, ..Default::default() };
+    let mut session = other.ws_connect(connect()).await.expect("the other instance accepts the ticket");
+    assert_eq!(session.next_frame().await["user_id"], "abe");
+    let again = app.ws_connect(connect()).await;
+    assert_eq!(again.err().map(|refused| refused.status), Some(401), "used up, on every instance");
+}
