@@ -6,7 +6,7 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lru::LruCache;
 
 use crate::domain::{
@@ -33,8 +33,8 @@ pub enum CommandError {
 /// What executing a command did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    /// New events, stored at `first_seq..=last_seq`.
-    Appended { first_seq: u64, last_seq: u64, events: Vec<ConversationEvent> },
+    /// New events, stored at `first_seq..=last_seq`, that occurred at `occurred_at`.
+    Appended { first_seq: u64, last_seq: u64, occurred_at: DateTime<Utc>, events: Vec<ConversationEvent> },
     /// Nothing new: the effect was already there.
     Unchanged { reason: Unchanged, last_seq: u64 },
 }
@@ -129,6 +129,7 @@ impl Commands {
                     return Ok(Outcome::Appended {
                         first_seq: appended.first_seq,
                         last_seq: appended.last_seq,
+                        occurred_at: now,
                         events,
                     });
                 }

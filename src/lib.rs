@@ -20,6 +20,9 @@
 //! - [`ats`]: turns the applicant-tracking system's events into conversation facts.
 //! - [`replay`]: analysts' read of the log (`parley replay`) as JSON lines or CSV, through
 //!   ephemeral ordered consumers and read permissions only; renders `docs/events.md`.
+//! - [`live`]: WebSocket sessions fed by one ordered feed of stored events per instance,
+//!   gap-free resume, typing, presence and unread frames; never writes to PostgreSQL.
+//! - [`queries`] and [`views`]: reads of the read models and the JSON shapes clients see.
 //! - [`embedded`]: the private nats-server and PostgreSQL of the development default and of
 //!   the tests.
 //! - [`config`] and [`startup`]: one `Config`, and the `Application` built from it.

@@ -18,7 +18,7 @@ use crate::config::{Config, Environment, redact_url};
 use crate::embedded::Embedded;
 use crate::event_log::{self, EventLog};
 use crate::http::{self, AppState};
-use crate::live::Presence;
+use crate::live::Live;
 use crate::projections::{self, Progress};
 
 pub struct Application {
@@ -26,6 +26,8 @@ pub struct Application {
     state: AppState,
     embedded: Option<Embedded>,
     database_url: String,
+    /// The live feed, presence, typing and unread tasks.
+    live_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -80,18 +82,31 @@ impl Application {
                 config.listen
             )
         })?;
+        let progress = Progress::new();
+        let shutdown = CancellationToken::new();
+        let (live, live_tasks) = Live::start(
+            log.clone(),
+            db.clone(),
+            progress.clone(),
+            config.live.clone(),
+            config.write_wait,
+            shutdown.clone(),
+        )
+        .await
+        .context("starting live delivery (subscriptions and key-value buckets)")?;
         let state = AppState {
             commands: Commands::new(log.clone(), config.limits()),
             log,
             db,
             config: Arc::new(config),
-            progress: Progress::new(),
-            presence: Presence::new(),
+            progress,
+            presence: live.presence.clone(),
             attachments,
+            live,
             auth: Arc::new(verifier),
-            shutdown: CancellationToken::new(),
+            shutdown,
         };
-        Ok(Self { listener, state, embedded, database_url })
+        Ok(Self { listener, state, embedded, database_url, live_tasks })
     }
 
     pub fn port(&self) -> u16 {
@@ -105,7 +120,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests (up
     /// to the configured timeout), flushes NATS and stops embedded servers.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, embedded, database_url } = self;
+        let Self { listener, state, embedded, database_url, live_tasks } = self;
         let token = state.shutdown.clone();
         let mut background = projections::spawn(
             state.log.clone(),
@@ -141,7 +156,7 @@ impl Application {
                 tracing::warn!("in-flight requests did not finish within {drain_timeout:?}; closing them")
             }
         }
-        for task in background {
+        for task in background.into_iter().chain(live_tasks) {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.flush()).await {
@@ -170,6 +185,7 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
     if let Some(url) = &config.database_url {
         check_url(url, &["postgres", "postgresql"], "DATABASE_URL")?;
     }
+    config.live.check().map_err(anyhow::Error::msg)?;
     if config.stream_replicas == 0 || config.stream_replicas > 5 {
         bail!("PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}", config.stream_replicas);
     }

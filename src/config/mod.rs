@@ -9,13 +9,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod attachments;
 mod auth;
+mod live;
+mod replay;
 mod tools;
 
 pub use attachments::{AttachmentConfig, DEFAULT_ATTACHMENT_TYPES};
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
-pub use tools::{ConnectArgs, DevPostgresArgs, EventsAction, EventsArgs, ProjectionsAction, ProjectionsArgs};
-mod replay;
+pub use live::LiveConfig;
 pub use replay::{ReplayArgs, parse_time};
+pub use tools::{ConnectArgs, DevPostgresArgs, EventsAction, EventsArgs, ProjectionsAction, ProjectionsArgs};
 
 #[derive(Parser, Debug)]
 #[command(name = "parley", version, about = "Event-sourced messaging backend for recruiting platforms")]
@@ -126,10 +128,11 @@ pub struct Config {
 
     #[command(flatten)]
     pub attachments: AttachmentConfig,
+
+    #[command(flatten)]
+    pub live: LiveConfig,
 }
 
-/// How bearer tokens are verified. Shared by `serve` and `token`, so a minted token carries
-/// the issuer and audience the server checks.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -143,6 +146,7 @@ impl std::fmt::Debug for Config {
             .field("stream_replicas", &self.stream_replicas)
             .field("auth", &self.auth)
             .field("attachments", &self.attachments)
+            .field("live", &self.live)
             .finish_non_exhaustive()
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod append;
 pub mod erase;
+pub mod keyvalue;
 pub mod read;
 pub mod streams;
 pub mod subjects;

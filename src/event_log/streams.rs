@@ -11,6 +11,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ("ATS_EVENTS", include_str!("../../streams/ATS_EVENTS.json")),
     ("ATS_DEAD_LETTERS", include_str!("../../streams/ATS_DEAD_LETTERS.json")),
     ("KV_PARLEY_PRESENCE", include_str!("../../streams/KV_PARLEY_PRESENCE.json")),
+    ("KV_PARLEY_WS_TICKETS", include_str!("../../streams/KV_PARLEY_WS_TICKETS.json")),
     ("OBJ_PARLEY_ATTACHMENTS", include_str!("../../streams/OBJ_PARLEY_ATTACHMENTS.json")),
 ];
 

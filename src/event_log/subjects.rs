@@ -18,6 +18,7 @@ pub const SIGNALS_STREAM: &str = "PARLEY_SIGNALS";
 pub const ATS_STREAM: &str = "ATS_EVENTS";
 pub const ATS_DEAD_LETTERS_STREAM: &str = "ATS_DEAD_LETTERS";
 pub const PRESENCE_BUCKET: &str = "PARLEY_PRESENCE";
+pub const TICKETS_BUCKET: &str = "PARLEY_WS_TICKETS";
 pub const ATTACHMENTS_BUCKET: &str = "PARLEY_ATTACHMENTS";
 
 /// Every durable event (the projectors' and replay's filter).

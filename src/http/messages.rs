@@ -15,6 +15,7 @@ use super::error::Problem;
 use super::extract::{AppJson, AppPath};
 use super::support::{Accepted, accepted, access, acting_for, visible};
 use super::{ApiError, AppState};
+use crate::auth::Principal;
 use crate::commands::Outcome;
 use crate::domain::{
     ClientMsgId, ConversationCommand, ConversationId, MessageId, MessageKind, Unchanged, UserId,
@@ -66,10 +67,41 @@ pub async fn send(
     Authenticated(caller): Authenticated,
     AppJson(body): AppJson<SendMessage>,
 ) -> Result<Response, ApiError> {
+    let sent = submit(&state, &caller, body).await?;
+    let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
+    message_answer(&state, sent.id, sent.outcome.visible_at(), status).await
+}
+
+/// What sending did: the message (new, or the original of a repeated `client_msg_id`).
+#[derive(Debug)]
+pub struct Sent {
+    pub id: MessageId,
+    pub conversation: ConversationId,
+    /// False for a repeat: `id` is the original.
+    pub created: bool,
+    pub outcome: Outcome,
+}
+
+impl Sent {
+    /// The new message, built from its event (without waiting for the read models); `None`
+    /// for a repeat.
+    pub fn view(&self) -> Option<MessageView> {
+        match &self.outcome {
+            Outcome::Appended { first_seq, occurred_at, events, .. } => {
+                MessageView::from_sent(self.conversation, *first_seq, *occurred_at, events.first()?)
+            }
+            Outcome::Unchanged { .. } => None,
+        }
+    }
+}
+
+/// Validates, authorises and sends a message: the part of sending that REST and WebSocket
+/// share. A repeat of a sender's `client_msg_id` in the conversation finds the original.
+pub async fn submit(state: &AppState, caller: &Principal, body: SendMessage) -> Result<Sent, ApiError> {
     let conversation = ConversationId(body.conversation_id);
-    let sender = acting_for(&caller, body.sender_id)?;
+    let sender = acting_for(caller, body.sender_id)?;
     let attachment_ids = body.attachment_ids.unwrap_or_default();
-    let attachments = super::attachments::references(&state, &caller, &sender, &attachment_ids).await?;
+    let attachments = super::attachments::references(state, caller, &sender, &attachment_ids).await?;
     let message_id = MessageId::new();
     let dedup = body.client_msg_id.as_ref().map(|c| send_dedup_id(&conversation, &sender, c));
     let command = ConversationCommand::SendMessage {
@@ -88,9 +120,9 @@ pub async fn send(
         client_msg_id: body.client_msg_id.clone(),
     };
     let outcome = state.commands.execute(&caller.actor(), conversation, &command, dedup).await?;
-    let (id, status) = match &outcome {
-        Outcome::Appended { .. } => (message_id, StatusCode::CREATED),
-        Outcome::Unchanged { reason: Unchanged::AlreadySent(original), .. } => (*original, StatusCode::OK),
+    let (id, created) = match &outcome {
+        Outcome::Appended { .. } => (message_id, true),
+        Outcome::Unchanged { reason: Unchanged::AlreadySent(original), .. } => (*original, false),
         Outcome::Unchanged { .. } => {
             // A racing twin stored it first: the conversation's state knows which message.
             let client_id = body.client_msg_id.as_ref().expect("only keyed sends can be duplicates");
@@ -98,10 +130,10 @@ pub async fn send(
             let original = state_now
                 .message_for_client_id(&sender, client_id)
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("duplicate send without an original")))?;
-            (original, StatusCode::OK)
+            (original, false)
         }
     };
-    message_answer(&state, id, outcome.visible_at(), status).await
+    Ok(Sent { id, conversation, created, outcome })
 }
 
 /// Answers a write with the message as it is once the write is visible, or 202 with the
@@ -136,7 +168,7 @@ pub async fn get(
 /// A message the caller may see, or 404.
 pub(super) async fn visible_message(
     state: &AppState,
-    caller: &crate::auth::Principal,
+    caller: &Principal,
     id: MessageId,
 ) -> Result<MessageView, ApiError> {
     let not_found = || ApiError::NotFound("message not found".into());

@@ -17,7 +17,9 @@ pub mod search;
 mod state;
 pub mod support;
 pub mod system;
+pub mod typing;
 pub mod users;
+pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -62,7 +64,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::unread))
         .routes(routes!(users::presence))
         .routes(routes!(system::application_event))
+        .routes(routes!(typing::typing))
+        .routes(routes!(ws::connect))
+        .routes(routes!(ws::connect_as))
+        .routes(routes!(ws::ticket))
         .split_for_parts()
+}
+
+/// The span of one request: its method and path, never its query string (WebSocket
+/// handshakes carry credentials there).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
 /// Builds the application's router.
@@ -74,6 +86,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::WARN)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
         .with_state(state)
 }

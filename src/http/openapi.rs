@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "attachments", description = "Uploading files and downloading them through messages"),
         (name = "users", description = "Profiles, conversation lists, unread counts, presence"),
         (name = "system", description = "For backends: ATS application events"),
+        (name = "live", description = "WebSocket sessions and their tickets (frames: docs/websocket.md)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -11,7 +11,7 @@ use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::Config;
 use crate::event_log::EventLog;
-use crate::live::Presence;
+use crate::live::{Live, Presence};
 use crate::projections::Progress;
 
 #[derive(Clone, FromRef)]
@@ -25,6 +25,8 @@ pub struct AppState {
     pub presence: Presence,
     /// Uploaded files in the object store.
     pub attachments: Attachments,
+    /// Live sessions: the hub, typing, tickets and their settings.
+    pub live: Live,
     /// Checks bearer tokens; the REST extractor and the WebSocket upgrade share it.
     pub auth: Arc<Verifier>,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).

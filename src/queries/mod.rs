@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod conversations;
+pub mod live;
 pub mod messages;
 pub mod search;
 pub mod users;

@@ -135,6 +135,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/attachments/{id}"),
     ("get", "/api/search"),
     ("get", "/api/conversations/{id}/export"),
+    ("post", "/api/conversations/{id}/typing"),
+    ("get", "/api/ws"),
+    ("get", "/api/ws/{user_id}"),
+    ("post", "/api/ws/ticket"),
 ];
 
 #[tokio::test]

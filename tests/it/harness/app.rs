@@ -1,5 +1,7 @@
-//! `TestApp`: the real `parley serve` application on 127.0.0.1:0 against a `TestEnv`.
+//! `TestApp`: the real `parley serve` application on 127.0.0.1:0 against a `TestEnv`, and
+//! more instances (`Server`s) on the same NATS and PostgreSQL for cross-instance tests.
 
+use std::ops::Deref;
 use std::time::Duration;
 
 use parley::auth::Signer;
@@ -16,6 +18,19 @@ pub const TEST_JWT_SECRET: &str = "parley-integration-tests-secret-0123456789";
 
 pub struct TestApp {
     pub env: TestEnv,
+    pub server: Server,
+}
+
+impl Deref for TestApp {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+/// One running instance.
+pub struct Server {
     pub address: String,
     pub http: reqwest::Client,
     pub state: AppState,
@@ -37,8 +52,32 @@ impl TestApp {
     /// Spawns with a configuration the test adjusts first. Tokens are HS256 with
     /// [`TEST_JWT_SECRET`] unless the test changes that.
     pub async fn spawn_with(env: TestEnv, adjust: impl FnOnce(&mut Config)) -> Self {
+        let server = Server::start(&env, "data", adjust).await;
+        Self { env, server }
+    }
+
+    /// Another instance on the same nats-server and database.
+    pub async fn peer(&self, adjust: impl FnOnce(&mut Config)) -> Server {
+        Server::start(&self.env, &format!("data-{}", uuid::Uuid::new_v4().simple()), adjust).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.server.shutdown().await
+    }
+
+    /// Stops the server gracefully and hands back its services, for a test that works on them
+    /// with the server down and may start it again (`TestApp::spawn_in`).
+    pub async fn stop(self) -> TestEnv {
+        self.server.shutdown().await.expect("a graceful stop");
+        self.env
+    }
+}
+
+impl Server {
+    async fn start(env: &TestEnv, data: &str, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config =
-            Config::for_tests(env.nats_url(), env.database_url.clone(), env.dir.path().join("data"));
+            Config::for_tests(env.nats_url(), env.database_url.clone(), env.dir.path().join(data));
         config.auth.jwt_secret = Some(TEST_JWT_SECRET.into());
         adjust(&mut config);
         let signer = match (&config.auth.jwt_algorithm, &config.auth.jwt_secret) {
@@ -56,7 +95,7 @@ impl TestApp {
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self { env, address, http: reqwest::Client::new(), state, signer, stop: Some(stop), task: Some(task) }
+        Self { address, http: reqwest::Client::new(), state, signer, stop: Some(stop), task: Some(task) }
     }
 
     /// Waits until the read models include every event in the log.
@@ -116,18 +155,6 @@ impl TestApp {
     /// GET with `Authorization: Bearer <token>`.
     pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.http.get(self.url(path)).bearer_auth(token).send().await.expect("the server answers")
-    }
-
-    /// Stops the server gracefully and hands back its services, for a test that works on them
-    /// with the server down and may start it again (`TestApp::spawn_in`).
-    pub async fn stop(mut self) -> TestEnv {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("the server task").expect("a graceful stop");
-        }
-        self.env
     }
 
     /// Stops the server gracefully and waits for it.

@@ -1,15 +1,15 @@
-//! HTTP helpers for `TestApp`: JSON requests with a bearer token, and typed shortcuts for the
+//! HTTP helpers for a `Server`: JSON requests with a bearer token, and typed shortcuts for the
 //! common steps of a test.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::TestApp;
+use super::app::Server;
 
 /// Status and JSON body (Null when the body is empty or not JSON).
 pub type Answer = (u16, Value);
 
-impl TestApp {
+impl Server {
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {

@@ -4,6 +4,7 @@ pub mod app;
 pub mod client;
 pub mod env;
 pub mod scenario;
+pub mod ws;
 
 pub use app::TestApp;
 pub use env::TestEnv;
