@@ -69,6 +69,15 @@ pub async fn send(
 ) -> Result<Response, ApiError> {
     let sent = submit(&state, &caller, body).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
+    // A new message without a reply is exactly its event: answer with it once it is visible,
+    // without reading back the row the projector just wrote.
+    if let Some(view) = sent.view().filter(|view| view.reply_to.is_none()) {
+        let seq = sent.outcome.visible_at();
+        if !visible(&state, seq).await {
+            return Ok(accepted(seq, Some(sent.id.0)));
+        }
+        return Ok((status, Json(view)).into_response());
+    }
     message_answer(&state, sent.id, sent.outcome.visible_at(), status).await
 }
 

@@ -66,11 +66,36 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
             file_conversations.push(sent.conversation_id.0);
         }
     }
-    sqlx::query!(
-        "INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content,
-             reply_to, attachments, client_msg_id, created_at)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[],
-             $7::text[], $8::uuid[], $9::jsonb[], $10::text[], $11::timestamptz[])",
+    // One statement for the messages, the conversations they move and the unread counts they
+    // add: a run costs one round trip however long it is.
+    let counts = sqlx::query!(
+        r#"WITH input AS (
+               SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::uuid[], $9::jsonb[], $10::text[], $11::timestamptz[])
+                   AS t(message_id, conversation_id, seq, sender_id, sender_type, kind, content, reply_to,
+                        attachments, client_msg_id, created_at)
+           ), inserted AS (
+               INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content,
+                   reply_to, attachments, client_msg_id, created_at)
+               SELECT * FROM input RETURNING 1
+           ), latest AS (
+               SELECT DISTINCT ON (conversation_id) conversation_id, message_id, seq, created_at
+               FROM input ORDER BY conversation_id, seq DESC
+           ), moved AS (
+               UPDATE conversations c
+               SET last_seq = GREATEST(c.last_seq, l.seq), last_message_id = l.message_id,
+                   activity_seq = l.seq, activity_at = l.created_at
+               FROM latest l WHERE c.conversation_id = l.conversation_id RETURNING 1
+           ), counted AS (
+               UPDATE participants p SET unread_count = p.unread_count + d.n
+               FROM (SELECT p2.conversation_id, p2.user_id, count(*)::int AS n
+                     FROM input m
+                     JOIN participants p2 ON p2.conversation_id = m.conversation_id AND p2.left_seq IS NULL
+                                         AND p2.user_id IS DISTINCT FROM m.sender_id
+                     GROUP BY p2.conversation_id, p2.user_id) d
+               WHERE p.conversation_id = d.conversation_id AND p.user_id = d.user_id RETURNING 1
+           )
+           SELECT (SELECT count(*) FROM moved) AS "moved!", (SELECT count(*) FROM latest) AS "conversations!""#,
         &ids,
         &conversations,
         &seqs,
@@ -83,8 +108,11 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
         &client_ids as &[Option<String>],
         &times,
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
+    if counts.moved != counts.conversations {
+        return Err(ApplyError::Invariant("a message names a conversation that does not exist".into()));
+    }
     if !file_ids.is_empty() {
         // ON CONFLICT: an event naming one attachment twice still references it once.
         sqlx::query!(
@@ -109,38 +137,6 @@ pub async fn insert_sent(conn: &mut PgConnection, run: &[SentMessage<'_>]) -> Re
         .execute(&mut *conn)
         .await?;
     }
-    let updated = sqlx::query!(
-        "UPDATE conversations c
-         SET last_seq = GREATEST(c.last_seq, v.seq), last_message_id = v.message_id,
-             activity_seq = v.seq, activity_at = v.at
-         FROM (SELECT DISTINCT ON (conversation_id) conversation_id, message_id, seq, at
-               FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::timestamptz[]) AS t(conversation_id, message_id, seq, at)
-               ORDER BY conversation_id, seq DESC) v
-         WHERE c.conversation_id = v.conversation_id",
-        &conversations,
-        &ids,
-        &seqs,
-        &times,
-    )
-    .execute(&mut *conn)
-    .await?;
-    let distinct: std::collections::HashSet<&Uuid> = conversations.iter().collect();
-    if updated.rows_affected() != distinct.len() as u64 {
-        return Err(ApplyError::Invariant("a message names a conversation that does not exist".into()));
-    }
-    sqlx::query!(
-        "UPDATE participants p SET unread_count = p.unread_count + d.n
-         FROM (SELECT p2.conversation_id, p2.user_id, count(*)::int AS n
-               FROM UNNEST($1::uuid[], $2::text[]) AS m(conversation_id, sender_id)
-               JOIN participants p2 ON p2.conversation_id = m.conversation_id AND p2.left_seq IS NULL
-                                   AND p2.user_id IS DISTINCT FROM m.sender_id
-               GROUP BY p2.conversation_id, p2.user_id) d
-         WHERE p.conversation_id = d.conversation_id AND p.user_id = d.user_id",
-        &conversations,
-        &senders,
-    )
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
