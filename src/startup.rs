@@ -142,6 +142,13 @@ impl Application {
         tracing::info!(address = %listener.local_addr()?, "parley is listening");
         let app = http::router(state);
         let signal_token = token.clone();
+        // Without TCP_NODELAY a response written in two parts waits for the client's delayed
+        // ACK (about 40 ms) before its second part leaves: every request-response would pay it.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;

@@ -158,3 +158,27 @@ pub async fn history(server: &Server, log: &BigLog, requests: usize) -> anyhow::
     }
     Ok(Sample::from([("p50_ms", latencies.percentile_ms(50.0)), ("p99_ms", latencies.percentile_ms(99.0))]))
 }
+
+/// `parley replay` (the release binary, as analysts run it) of the whole log to JSON lines,
+/// beside a raw ordered-consumer read of the same events without decoding.
+pub async fn replay(env: &Env, log: &BigLog) -> anyhow::Result<Sample> {
+    let binary = super::env::parley_binary()?;
+    let started = Instant::now();
+    let status = tokio::process::Command::new(binary)
+        .args(["replay", "--nats-url", &env.nats.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await?;
+    anyhow::ensure!(status.success(), "parley replay failed: {status}");
+    let replay_rate = rate(log.events, started.elapsed());
+    let started = Instant::now();
+    let mut reader = env.log.read(&[], 1, None).await?;
+    let mut read = 0u64;
+    while let Some(raw) = reader.next().await {
+        raw?;
+        read += 1;
+    }
+    anyhow::ensure!(read == log.events, "read {read} of {} events", log.events);
+    Ok(Sample::from([("rate", replay_rate), ("raw_rate", rate(read, started.elapsed()))]))
+}

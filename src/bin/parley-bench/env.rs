@@ -100,6 +100,17 @@ pub struct Server {
     pub port: u16,
 }
 
+impl Server {
+    /// Resident memory of the server process, in bytes.
+    pub fn resident_bytes(&self) -> Option<u64> {
+        let pid = self.process.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+}
+
 /// The `parley` binary built next to this one (same profile).
 pub fn parley_binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe()?;

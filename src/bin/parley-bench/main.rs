@@ -15,6 +15,7 @@ mod report;
 mod rest;
 mod scenarios;
 mod stats;
+mod ws;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,7 +33,8 @@ struct Args {
     /// Runs per scenario (the table shows medians).
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Only these scenarios (comma-separated): append, rest, projector, history.
+    /// Only these scenarios (comma-separated): append, rest, ws, delivery, idle, projector,
+    /// history, replay.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also write the table, with the machine and command line, to this markdown file.
@@ -48,6 +50,12 @@ pub struct Sizes {
     pub log_conversations: usize,
     pub log_messages: usize,
     pub history_requests: usize,
+    pub ws_clients: usize,
+    pub ws_duration: Duration,
+    pub delivery_users: usize,
+    pub delivery_rate: u32,
+    pub delivery_duration: Duration,
+    pub idle_sessions: usize,
 }
 
 impl Sizes {
@@ -59,6 +67,12 @@ impl Sizes {
             log_conversations: 1_000,
             log_messages: 1_000_000,
             history_requests: 5_000,
+            ws_clients: 64,
+            ws_duration: Duration::from_secs(10),
+            delivery_users: 1_000,
+            delivery_rate: 1_000,
+            delivery_duration: Duration::from_secs(10),
+            idle_sessions: 10_000,
         }
     }
 
@@ -70,6 +84,12 @@ impl Sizes {
             log_conversations: 20,
             log_messages: 5_000,
             history_requests: 100,
+            ws_clients: 4,
+            ws_duration: Duration::from_secs(2),
+            delivery_users: 20,
+            delivery_rate: 50,
+            delivery_duration: Duration::from_secs(2),
+            idle_sessions: 50,
         }
     }
 }
