@@ -203,5 +203,5 @@ fn check_binary(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("running {} --version", path.display()))?;
     let text = String::from_utf8_lossy(&output.stdout);
     let version = text.trim().rsplit(' ').next().unwrap_or_default();
-    check_server_version(version).map_err(|e| anyhow::anyhow!("{} is {e}", path.display()))
+    check_server_version(version).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -22,6 +22,31 @@ pub struct BigLog {
     pub events: u64,
 }
 
+/// The creation of a conversation between a recruiter and an applicant of the benchmark.
+pub fn creation(id: ConversationId) -> Envelope {
+    let recruiter = UserId::parse("bench-sender").expect("valid");
+    let applicant = UserId::parse("bench-applicant").expect("valid");
+    Envelope {
+        event_id: EventId::new(),
+        occurred_at: chrono::Utc::now(),
+        actor: Actor { user_id: recruiter.clone(), role: Role::Recruiter },
+        event: Event::Conversation(
+            id,
+            ConversationEvent::Created {
+                title: Some("Benchmark".into()),
+                kind: ConversationKind::Group,
+                participants: vec![
+                    ParticipantSpec { user_id: recruiter.clone(), role: Role::Recruiter },
+                    ParticipantSpec { user_id: applicant, role: Role::Applicant },
+                ],
+                application_id: None,
+                job_id: None,
+                created_by: recruiter,
+            },
+        ),
+    }
+}
+
 fn participant(i: usize) -> (UserId, UserId) {
     (
         UserId::parse(&format!("rec-{}", i % 50)).expect("valid"),

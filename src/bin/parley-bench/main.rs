@@ -8,13 +8,16 @@
 //! `--smoke` runs every scenario at a tiny size (seconds), so the harness cannot rot.
 
 mod append;
+mod ats;
 mod biglog;
 #[allow(dead_code, reason = "shared by parley-bench and parley-chaos; each uses part of it")]
 mod env;
+mod lag;
 mod report;
 mod rest;
 mod scenarios;
 mod stats;
+mod table;
 mod ws;
 
 use std::path::PathBuf;
@@ -33,8 +36,8 @@ struct Args {
     /// Runs per scenario (the table shows medians).
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Only these scenarios (comma-separated): append, rest, ws, delivery, idle, projector,
-    /// history, replay.
+    /// Only these scenarios (comma-separated): append, lag, rest, ws, delivery, idle, ats,
+    /// projector, history, replay.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also write the table, with the machine and command line, to this markdown file.
@@ -56,6 +59,11 @@ pub struct Sizes {
     pub delivery_rate: u32,
     pub delivery_duration: Duration,
     pub idle_sessions: usize,
+    pub lag_rate: u32,
+    pub lag_duration: Duration,
+    pub ats_applications: usize,
+    pub ats_rate: u32,
+    pub ats_events: usize,
 }
 
 impl Sizes {
@@ -73,6 +81,11 @@ impl Sizes {
             delivery_rate: 1_000,
             delivery_duration: Duration::from_secs(10),
             idle_sessions: 10_000,
+            lag_rate: 2_000,
+            lag_duration: Duration::from_secs(10),
+            ats_applications: 50,
+            ats_rate: 50,
+            ats_events: 500,
         }
     }
 
@@ -90,6 +103,11 @@ impl Sizes {
             delivery_rate: 50,
             delivery_duration: Duration::from_secs(2),
             idle_sessions: 50,
+            lag_rate: 200,
+            lag_duration: Duration::from_secs(2),
+            ats_applications: 5,
+            ats_rate: 20,
+            ats_events: 20,
         }
     }
 }
@@ -103,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
     let runs = if args.smoke { 1 } else { args.runs.max(1) };
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let results = scenarios::run_all(&sizes, runs, &wanted).await?;
-    let rows: Vec<Row> = scenarios::describe(&results);
+    let rows: Vec<Row> = table::describe(&results);
     let table = report::render(&rows);
     println!("{table}");
     if let Some(path) = args.output {
