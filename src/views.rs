@@ -117,6 +117,60 @@ impl MessageView {
         })
     }
 
+    /// The message an `application_status_received` shows: a system message. The messages
+    /// read model stores exactly this, and live frames send it.
+    pub fn from_application_status(
+        conversation: ConversationId,
+        seq: u64,
+        at: DateTime<Utc>,
+        event: &ConversationEvent,
+    ) -> Option<Self> {
+        let ConversationEvent::ApplicationStatusReceived {
+            message_id,
+            ats_event_id,
+            change,
+            application_id,
+            job_id,
+            job_title,
+            candidate_id,
+            recruiter_id,
+            status,
+            ats_occurred_at,
+            text,
+        } = event
+        else {
+            return None;
+        };
+        Some(MessageView {
+            id: message_id.0,
+            conversation_id: conversation.0,
+            seq,
+            sender_id: None,
+            sender_type: "system".into(),
+            kind: MessageKind::System.as_str().into(),
+            content: text.clone(),
+            reply_to: None,
+            reply_preview: None,
+            attachments: vec![],
+            reactions: BTreeMap::new(),
+            created_at: at,
+            edited_at: None,
+            deleted: false,
+            client_msg_id: None,
+            system: Some(serde_json::json!({
+                "ats_event_id": ats_event_id,
+                "change": change.as_str(),
+                "application_id": application_id,
+                "job_id": job_id,
+                "job_title": job_title,
+                "candidate_id": candidate_id,
+                "recruiter_id": recruiter_id,
+                "status": status,
+                "occurred_at": crate::event_log::wire::format_time(*ats_occurred_at),
+            })),
+        })
+    }
+
     pub fn is_system(&self) -> bool {
         self.kind == MessageKind::System.as_str()
     }

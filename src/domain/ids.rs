@@ -144,72 +144,58 @@ impl fmt::Display for UserId {
     }
 }
 
-/// An identifier owned by another system (ATS application, job, event): 1 to 128 printable
-/// ASCII characters without spaces. Numbers are accepted as their decimal string.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct ExternalId(String);
+macro_rules! printable_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl ExternalId {
-    pub const MAX_LEN: usize = 128;
+        impl $name {
+            pub const MAX_LEN: usize = 128;
 
-    pub fn parse(text: &str) -> Result<Self, Invalid> {
-        let valid =
-            !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(|b| b.is_ascii_graphic());
-        if valid {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(Invalid::new("id", "must be 1 to 128 printable ASCII characters without spaces"))
+            pub fn parse(text: &str) -> Result<Self, Invalid> {
+                let valid = !text.is_empty()
+                    && text.len() <= Self::MAX_LEN
+                    && text.bytes().all(|b| b.is_ascii_graphic());
+                if valid {
+                    Ok(Self(text.to_owned()))
+                } else {
+                    Err(Invalid::new($field, "must be 1 to 128 printable ASCII characters without spaces"))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for ExternalId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = string_or_integer(deserializer)?;
-        ExternalId::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl fmt::Display for ExternalId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A client's idempotency key for a send: 1 to 128 printable ASCII characters.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct ClientMsgId(String);
-
-impl ClientMsgId {
-    pub const MAX_LEN: usize = 128;
-
-    pub fn parse(text: &str) -> Result<Self, Invalid> {
-        let valid =
-            !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(|b| b.is_ascii_graphic());
-        if valid {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(Invalid::new("client_msg_id", "must be 1 to 128 printable ASCII characters without spaces"))
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = string_or_integer(deserializer)?;
+                $name::parse(&text).map_err(serde::de::Error::custom)
+            }
         }
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for ClientMsgId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = string_or_integer(deserializer)?;
-        ClientMsgId::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+printable_id!(
+    /// An identifier owned by another system (ATS application, job, event): 1 to 128
+    /// printable ASCII characters without spaces. Numbers are accepted as their decimal string.
+    ExternalId,
+    "id"
+);
+printable_id!(
+    /// A client's idempotency key for a send: 1 to 128 printable ASCII characters.
+    ClientMsgId,
+    "client_msg_id"
+);
 
 /// What a token says its holder is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

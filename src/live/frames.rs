@@ -2,14 +2,12 @@
 //! documents them: durable event frames, signals and answers. The only place they are
 //! shaped; what clients send is `client_frames`. Nothing here does I/O.
 
-use std::collections::BTreeMap;
-
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::{ConversationEvent, ConversationId, Envelope, Event, MessageKind};
+use crate::domain::{ConversationEvent, Envelope, Event};
 use crate::views::{MessageView, ParticipantView, optional_timestamp, timestamp};
 
 /// A durable event as a frame: `{type, seq, conversation_id, occurred_at, data}`.
@@ -95,60 +93,6 @@ pub fn event_type(event: &ConversationEvent) -> &'static str {
     }
 }
 
-/// The message an `application_status_received` shows: a system message, as the messages
-/// read model stores it.
-pub fn system_message(
-    conversation: ConversationId,
-    seq: u64,
-    at: DateTime<Utc>,
-    event: &ConversationEvent,
-) -> Option<MessageView> {
-    let ConversationEvent::ApplicationStatusReceived {
-        message_id,
-        ats_event_id,
-        change,
-        application_id,
-        job_id,
-        job_title,
-        candidate_id,
-        recruiter_id,
-        status,
-        ats_occurred_at,
-        text,
-    } = event
-    else {
-        return None;
-    };
-    Some(MessageView {
-        id: message_id.0,
-        conversation_id: conversation.0,
-        seq,
-        sender_id: None,
-        sender_type: "system".into(),
-        kind: MessageKind::System.as_str().into(),
-        content: text.clone(),
-        reply_to: None,
-        reply_preview: None,
-        attachments: vec![],
-        reactions: BTreeMap::new(),
-        created_at: at,
-        edited_at: None,
-        deleted: false,
-        client_msg_id: None,
-        system: Some(serde_json::json!({
-            "ats_event_id": ats_event_id,
-            "change": change.as_str(),
-            "application_id": application_id,
-            "job_id": job_id,
-            "job_title": job_title,
-            "candidate_id": candidate_id,
-            "recruiter_id": recruiter_id,
-            "status": status,
-            "occurred_at": crate::event_log::wire::format_time(*ats_occurred_at),
-        })),
-    })
-}
-
 /// The frame of a durable event, `None` for events clients are not sent (user profiles).
 pub fn event_frame(seq: u64, envelope: &Envelope) -> Option<Utf8Bytes> {
     let Event::Conversation(id, event) = &envelope.event else {
@@ -164,7 +108,9 @@ pub fn event_frame(seq: u64, envelope: &Envelope) -> Option<Utf8Bytes> {
     use ConversationEvent as E;
     Some(match event {
         E::MessageSent { .. } => frame!(MessageView::from_sent(*id, seq, *at, event)),
-        E::ApplicationStatusReceived { .. } => frame!(system_message(*id, seq, *at, event)),
+        E::ApplicationStatusReceived { .. } => {
+            frame!(MessageView::from_application_status(*id, seq, *at, event))
+        }
         E::MessageEdited { message_id, content } => {
             frame!(MessageEdited { message_id: message_id.0, content, edited_at: at })
         }

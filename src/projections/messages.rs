@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::apply::{ApplyError, Recorded, Result, SentMessage, seq};
 use crate::domain::{ConversationEvent, ConversationId, MessageId};
+use crate::views::MessageView;
 
 /// Characters of a replied-to message shown with the reply.
 pub const REPLY_PREVIEW_CHARS: i32 = 140;
@@ -223,42 +224,20 @@ pub async fn application_status(
     event: &ConversationEvent,
     recorded: &Recorded,
 ) -> Result<()> {
-    let ConversationEvent::ApplicationStatusReceived {
-        message_id,
-        ats_event_id,
-        change,
-        application_id,
-        job_id,
-        job_title,
-        candidate_id,
-        recruiter_id,
-        status,
-        ats_occurred_at,
-        text,
-    } = event
-    else {
-        unreachable!("called with application_status_received");
-    };
-    let system = json!({
-        "ats_event_id": ats_event_id,
-        "change": change.as_str(),
-        "application_id": application_id,
-        "job_id": job_id,
-        "job_title": job_title,
-        "candidate_id": candidate_id,
-        "recruiter_id": recruiter_id,
-        "status": status,
-        "occurred_at": crate::event_log::wire::format_time(*ats_occurred_at),
-    });
+    // The same message live sessions are sent, by construction.
+    let message = MessageView::from_application_status(*id, recorded.seq, recorded.occurred_at, event)
+        .expect("called with application_status_received");
     sqlx::query!(
         "INSERT INTO messages (message_id, conversation_id, seq, sender_id, sender_type, kind, content, system, created_at)
-         VALUES ($1, $2, $3, NULL, 'system', 'system', $4, $5, $6)",
-        message_id.0,
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8)",
+        message.id,
         id.0,
         seq(recorded.seq),
-        text,
-        system,
-        recorded.occurred_at,
+        message.sender_type,
+        message.kind,
+        message.content,
+        message.system,
+        message.created_at,
     )
     .execute(&mut *conn)
     .await?;
@@ -268,7 +247,7 @@ pub async fn application_status(
          WHERE conversation_id = $1",
         id.0,
         seq(recorded.seq),
-        message_id.0,
+        message.id,
         recorded.occurred_at,
     )
     .execute(&mut *conn)
