@@ -82,7 +82,11 @@ impl Application {
                 config.listen
             )
         })?;
-        let progress = Progress::new();
+        let partitions = {
+            let mut conn = db.acquire().await.context("connecting to PostgreSQL")?;
+            projections::partitions::settle(&mut conn, config.projector_partitions).await?
+        };
+        let progress = Progress::new(partitions);
         let shutdown = CancellationToken::new();
         let (live, live_tasks) = Live::start(
             log.clone(),

@@ -25,6 +25,7 @@ mod live_limits;
 mod live_resume;
 mod live_typing;
 mod nats_accounts;
+mod partitions;
 mod projections;
 mod projector_crash;
 mod replay;
