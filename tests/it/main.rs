@@ -30,5 +30,6 @@ mod projections;
 mod projector_crash;
 mod replay;
 mod replay_follow;
+mod scale;
 mod startup;
 mod unread_property;
