@@ -57,14 +57,19 @@ pub fn to_item(raw: &RawEvent) -> Item {
     }
 }
 
-/// The item `partition` makes of a stored event: the event itself when it is the
-/// partition's, otherwise only its place in the log (nothing decoded).
-pub fn to_partition_item(raw: &RawEvent, partition: u32, partitions: u32) -> Item {
-    if partition::of_subject(&raw.subject, partitions) == partition {
-        to_item(raw)
-    } else {
-        Item::Elsewhere { seq: raw.seq }
+/// The item `partition` makes of a message of its consumer: the event itself when it is the
+/// partition's, otherwise only its place in the log (nothing copied or decoded: every
+/// partition reads the whole log, so skipping must be cheap).
+fn to_partition_item(
+    message: &async_nats::jetstream::Message,
+    partition: u32,
+    partitions: u32,
+) -> anyhow::Result<Item> {
+    if partition::of_subject(&message.subject, partitions) == partition {
+        return Ok(to_item(&RawEvent::from_consumer(message)?));
     }
+    let info = message.info().map_err(|e| anyhow::anyhow!("a consumer message without its sequence: {e}"))?;
+    Ok(Item::Elsewhere { seq: info.stream_sequence })
 }
 
 impl Runner {
@@ -163,11 +168,7 @@ impl Runner {
             let mut last = None;
             for message in chunk {
                 let message = message?;
-                items.push(to_partition_item(
-                    &RawEvent::from_consumer(&message)?,
-                    self.partition,
-                    self.partitions,
-                ));
+                items.push(to_partition_item(&message, self.partition, self.partitions)?);
                 last = Some(message);
             }
             let next_from = items.last().map_or(read_from, |item| item.seq() + 1);
