@@ -59,6 +59,16 @@ pub async fn settle(conn: &mut PgConnection, configured: u32) -> Result<u32, Par
     if stored != configured {
         return Err(PartitionsError::Mismatch { stored, configured });
     }
+    // Every partition has a checkpoint row from the start, so the smallest one is a watermark
+    // even before a partition has applied anything.
+    sqlx::query!(
+        "INSERT INTO projector_checkpoints (projection, partition, last_seq)
+         SELECT $1, p, 0 FROM generate_series(0, $2 - 1) AS p ON CONFLICT DO NOTHING",
+        PROJECTION,
+        configured as i32,
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(configured)
 }
 
