@@ -59,6 +59,18 @@ async fn holds(http: &reqwest::Client, address: &str, partitions: u32, within: D
     }
 }
 
+/// Partitions `address` applies now, from its metrics.
+async fn held(http: &reqwest::Client, address: &str) -> u32 {
+    let text = match http.get(format!("{address}/metrics")).send().await {
+        Ok(answer) => answer.text().await.unwrap_or_default(),
+        Err(_) => return 0,
+    };
+    text.lines()
+        .find_map(|line| line.strip_prefix("parley_projector_partitions_held "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Sends until `stop`, each message with its own `client_msg_id`, on the instances in turn;
 /// a send that fails (dead instance, NATS electing a leader) is repeated with the same id on
 /// the next one until acknowledged. Returns `client_msg_id -> seq` of every acknowledged one.
@@ -161,6 +173,15 @@ async fn the_stream_leader_and_an_instance_die_under_load_and_nothing_is_lost_do
     tokio::time::sleep(Duration::from_secs(2)).await;
     doomed.kill().expect("killing an instance");
     doomed.wait().expect("reaping it");
+    // The survivors take its partition over within seconds.
+    let killed_at = tokio::time::Instant::now();
+    while held(&app.http, &addresses[0]).await + held(&app.http, &addresses[1]).await < PARTITIONS {
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(10),
+            "the dead instance's partition was not taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let new_leader = cluster.stream_leader(&js, subjects::EVENTS_STREAM).await;
     assert_ne!(new_leader, leader, "another node leads the stream");
     tokio::time::sleep(Duration::from_secs(4)).await;
