@@ -16,7 +16,8 @@
 //! - [`attachments`]: uploaded files in the JetStream object store, streamed in and out,
 //!   sniffed, size-limited and hashed; the cleanup of uploads no message references.
 //! - [`projections`]: PostgreSQL read models built exactly once from the log, with
-//!   checkpoints, dead letters, read-your-writes waiting and rebuilds.
+//!   checkpoints, dead letters, read-your-writes waiting and rebuilds; conversations are
+//!   spread over partitions, each applied by one instance at a time.
 //! - [`ats`]: turns the applicant-tracking system's events into conversation facts.
 //! - [`replay`]: analysts' read of the log (`parley replay`) as JSON lines or CSV, through
 //!   ephemeral ordered consumers and read permissions only; renders `docs/events.md`.

@@ -82,7 +82,11 @@ impl Application {
                 config.listen
             )
         })?;
-        let progress = Progress::new();
+        let partitions = {
+            let mut conn = db.acquire().await.context("connecting to PostgreSQL")?;
+            projections::partitions::settle(&mut conn, config.projector_partitions).await?
+        };
+        let progress = Progress::new(partitions);
         let shutdown = CancellationToken::new();
         let (live, live_tasks) = Live::start(
             log.clone(),
@@ -187,7 +191,11 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
         }
     }
     if let Some(url) = &config.nats_url {
-        check_url(url, &["nats", "tls", "ws", "wss"], "NATS_URL")?;
+        // A cluster may be named by several comma-separated URLs (the client also learns every
+        // node from the one it reaches).
+        for one in url.split(',') {
+            check_url(one.trim(), &["nats", "tls", "ws", "wss"], "NATS_URL")?;
+        }
     }
     if let Some(url) = &config.database_url {
         check_url(url, &["postgres", "postgresql"], "DATABASE_URL")?;
@@ -251,7 +259,8 @@ pub async fn connect_nats(
         if let Some((user, password)) = &credentials {
             options = options.user_and_password(user.clone(), password.clone());
         }
-        match options.connect(url).await {
+        let servers: Vec<&str> = url.split(',').map(str::trim).collect();
+        match options.connect(servers).await {
             Ok(client) => {
                 let version = client.server_info().version;
                 event_log::check_server_version(&version).map_err(anyhow::Error::msg)?;

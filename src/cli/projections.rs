@@ -49,12 +49,13 @@ pub async fn run(args: ProjectionsArgs) -> anyhow::Result<()> {
             }
             println!("the read models equal a rebuild from the log, and every unread count its recount");
         }
-        ProjectionsAction::Rebuild { no_swap } => {
+        ProjectionsAction::Rebuild { no_swap, partitions } => {
             let total = log.last_seq().await?;
             let mut progress = Progress::new("rebuilding", total);
-            let report =
-                rebuild::rebuild(&log, &database_url, !no_swap, |done, total| progress.update(done, total))
-                    .await?;
+            let report = rebuild::rebuild_with(&log, &database_url, !no_swap, partitions, |done, total| {
+                progress.update(done, total)
+            })
+            .await?;
             progress.finish();
             let rate = report.events as f64 / report.elapsed.as_secs_f64().max(0.001);
             println!(

@@ -95,6 +95,12 @@ pub struct Config {
     #[arg(long, env = "PARLEY_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
 
+    /// Projector partitions: conversations are spread over this many projectors, each applied
+    /// by one instance at a time (1 to 8). Every instance must use the same number; the read
+    /// models remember it, and changing it takes `parley projections rebuild --partitions N`.
+    #[arg(long, env = "PARLEY_PROJECTOR_PARTITIONS", default_value_t = 1)]
+    pub projector_partitions: u32,
+
     /// How long start-up waits for NATS and PostgreSQL to answer before giving up.
     #[arg(long, env = "PARLEY_STARTUP_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
     pub startup_timeout: Duration,
@@ -144,6 +150,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("environment", &self.environment)
             .field("stream_replicas", &self.stream_replicas)
+            .field("projector_partitions", &self.projector_partitions)
             .field("auth", &self.auth)
             .field("attachments", &self.attachments)
             .field("live", &self.live)

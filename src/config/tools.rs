@@ -84,6 +84,10 @@ pub enum ProjectionsAction {
         /// Build the fresh tables (schema parley_rebuild) but leave the live ones in place.
         #[arg(long)]
         no_swap: bool,
+        /// Projector partitions of the rebuilt read models (default: as many as now). Stop every
+        /// `parley serve` first when changing it, and start them with the same number.
+        #[arg(long)]
+        partitions: Option<u32>,
     },
 }
 

@@ -67,6 +67,7 @@ impl Embedded {
                 config_file: None,
                 log_file: Some(data_dir.join("nats.log")),
                 env: Vec::new(),
+                args: Vec::new(),
             })
             .await
             .context("starting the embedded nats-server")?;

@@ -25,6 +25,8 @@ pub struct NatsOptions {
     /// Environment variables for the server process, on top of this process's: the values of
     /// `$VAR` references in `config_file` (nats.conf takes passwords that way).
     pub env: Vec<(String, String)>,
+    /// More command-line arguments, after Parley's own (cluster name, routes, server name).
+    pub args: Vec<String>,
 }
 
 pub struct NatsServer {
@@ -63,6 +65,7 @@ impl NatsServer {
             .arg(self.port.to_string())
             .arg("-sd")
             .arg(&self.options.store_dir)
+            .args(&self.options.args)
             .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

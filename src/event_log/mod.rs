@@ -6,6 +6,7 @@
 pub mod append;
 pub mod erase;
 pub mod keyvalue;
+pub mod partition;
 pub mod read;
 pub mod streams;
 pub mod subjects;

@@ -46,8 +46,18 @@ pub fn ats_application(application_id: &str, change: &str) -> String {
 /// one. nats.conf denies the analyst user creating, changing and pulling from each by name
 /// (NATS permissions match whole subject tokens, so `projector_*` cannot be denied as a
 /// pattern); `tests/it/nats_accounts.rs` checks that every one listed here is denied there.
-pub const DURABLE_CONSUMERS: &[(&str, &str)] =
-    &[(EVENTS_STREAM, "projector_read_models_p0"), (ATS_STREAM, "ats_applications")];
+/// One projector consumer per partition, up to `partition::MAX_PARTITIONS`.
+pub const DURABLE_CONSUMERS: &[(&str, &str)] = &[
+    (EVENTS_STREAM, "projector_read_models_p0"),
+    (EVENTS_STREAM, "projector_read_models_p1"),
+    (EVENTS_STREAM, "projector_read_models_p2"),
+    (EVENTS_STREAM, "projector_read_models_p3"),
+    (EVENTS_STREAM, "projector_read_models_p4"),
+    (EVENTS_STREAM, "projector_read_models_p5"),
+    (EVENTS_STREAM, "projector_read_models_p6"),
+    (EVENTS_STREAM, "projector_read_models_p7"),
+    (ATS_STREAM, "ats_applications"),
+];
 
 pub fn conversation(id: &ConversationId, event_name: &str) -> String {
     format!("parley.conv.{id}.{event_name}")

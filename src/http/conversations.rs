@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::auth::Authenticated;
 use super::error::Problem;
 use super::extract::{AppJson, AppPath, AppQuery, parse_json};
-use super::support::{Accepted, accepted, access, acting_for, visible};
+use super::support::{Accepted, accepted, access, acting_for, visible_in};
 use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::commands::Outcome;
@@ -53,7 +53,7 @@ async fn conversation_answer(
     seq: u64,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    if !visible(state, seq).await {
+    if !visible_in(state, &id, seq).await {
         return Ok(accepted(seq, Some(id.0)));
     }
     let view = conversations::view(&state.db, &id, &viewer.user_id)
@@ -228,7 +228,7 @@ pub(super) async fn mark_read(
 ) -> Result<Response, ApiError> {
     let command = ConversationCommand::MarkRead { reader_id: reader.clone(), up_to_seq };
     let outcome = state.commands.execute(&caller.actor(), id, &command, None).await?;
-    if !visible(state, outcome.visible_at()).await {
+    if !visible_in(state, &id, outcome.visible_at()).await {
         return Ok(accepted(outcome.visible_at(), None));
     }
     let membership = conversations::membership(&state.db, &id, &reader)
@@ -299,7 +299,7 @@ pub async fn remove_participant(
     let user = UserId::parse(&user).map_err(|e| ApiError::Invalid(vec![e]))?;
     let command = ConversationCommand::RemoveParticipant { user_id: user };
     let outcome = state.commands.execute(&caller.actor(), id, &command, None).await?;
-    if !visible(&state, outcome.visible_at()).await {
+    if !visible_in(&state, &id, outcome.visible_at()).await {
         return Ok(accepted(outcome.visible_at(), None));
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -13,7 +13,7 @@ use super::auth::Authenticated;
 use super::conversations::mark_read;
 use super::error::Problem;
 use super::extract::{AppJson, AppPath};
-use super::support::{Accepted, accepted, access, acting_for, visible};
+use super::support::{Accepted, accepted, access, acting_for, visible_in};
 use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::commands::Outcome;
@@ -73,12 +73,12 @@ pub async fn send(
     // without reading back the row the projector just wrote.
     if let Some(view) = sent.view().filter(|view| view.reply_to.is_none()) {
         let seq = sent.outcome.visible_at();
-        if !visible(&state, seq).await {
+        if !visible_in(&state, &sent.conversation, seq).await {
             return Ok(accepted(seq, Some(sent.id.0)));
         }
         return Ok((status, Json(view)).into_response());
     }
-    message_answer(&state, sent.id, sent.outcome.visible_at(), status).await
+    message_answer(&state, sent.id, &sent.conversation, sent.outcome.visible_at(), status).await
 }
 
 /// What sending did: the message (new, or the original of a repeated `client_msg_id`).
@@ -150,10 +150,11 @@ pub async fn submit(state: &AppState, caller: &Principal, body: SendMessage) -> 
 pub(super) async fn message_answer(
     state: &AppState,
     id: MessageId,
+    conversation: &ConversationId,
     seq: u64,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    if !visible(state, seq).await {
+    if !visible_in(state, conversation, seq).await {
         return Ok(accepted(seq, Some(id.0)));
     }
     let view = messages::by_id(&state.db, &id)
@@ -224,7 +225,7 @@ pub async fn edit(
     let command = ConversationCommand::EditMessage { message_id: id, content: body.content };
     let conversation = ConversationId(view.conversation_id);
     let outcome = state.commands.execute(&caller.actor(), conversation, &command, None).await?;
-    message_answer(&state, id, outcome.visible_at(), StatusCode::OK).await
+    message_answer(&state, id, &conversation, outcome.visible_at(), StatusCode::OK).await
 }
 
 #[utoipa::path(delete, path = "/api/messages/{id}", tag = "messages",
@@ -244,5 +245,5 @@ pub async fn delete(
     let conversation = ConversationId(view.conversation_id);
     // Deleting again changes nothing and answers the same deleted message.
     let outcome = state.commands.execute(&caller.actor(), conversation, &command, None).await?;
-    message_answer(&state, id, outcome.visible_at(), StatusCode::OK).await
+    message_answer(&state, id, &conversation, outcome.visible_at(), StatusCode::OK).await
 }

@@ -51,7 +51,7 @@ pub async fn add(
         Outcome::Appended { .. } => StatusCode::CREATED,
         Outcome::Unchanged { .. } => StatusCode::OK,
     };
-    message_answer(&state, id, outcome.visible_at(), status).await
+    message_answer(&state, id, &conversation, outcome.visible_at(), status).await
 }
 
 #[utoipa::path(delete, path = "/api/messages/{id}/reactions/{emoji}", tag = "messages",
@@ -73,5 +73,5 @@ pub async fn remove(
     let command = ConversationCommand::RemoveReaction { message_id: id, user_id, emoji };
     let conversation = ConversationId(view.conversation_id);
     let outcome = state.commands.execute(&caller.actor(), conversation, &command, None).await?;
-    message_answer(&state, id, outcome.visible_at(), StatusCode::OK).await
+    message_answer(&state, id, &conversation, outcome.visible_at(), StatusCode::OK).await
 }

@@ -40,9 +40,20 @@ pub async fn access(
     }
 }
 
-/// Waits (bounded by `--write-wait`) until the read models include `seq`.
+/// Waits (bounded by `--write-wait`) until every read model includes `seq`.
 pub async fn visible(state: &AppState, seq: u64) -> bool {
     state.progress.wait_for(seq, state.config.write_wait, &state.db).await
+}
+
+/// Waits (bounded by `--write-wait`) until the read models include `seq`, an event of
+/// `conversation`: only the partition that applies it is waited for.
+pub async fn visible_in(state: &AppState, conversation: &ConversationId, seq: u64) -> bool {
+    state.progress.wait_for_conversation(conversation, seq, state.config.write_wait, &state.db).await
+}
+
+/// Waits (bounded by `--write-wait`) until the read models include `seq`, a user event.
+pub async fn visible_user_event(state: &AppState, seq: u64) -> bool {
+    state.progress.wait_for_user_event(seq, state.config.write_wait, &state.db).await
 }
 
 /// The answer to a write that is durable but not yet visible in the read models.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::auth::Authenticated;
 use super::error::Problem;
 use super::extract::{AppJson, AppPath, AppQuery};
-use super::support::{Accepted, accepted, visible};
+use super::support::{Accepted, accepted, visible_user_event};
 use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::domain::{Role, UserId};
@@ -60,7 +60,7 @@ pub struct UpdateMe {
 }
 
 async fn profile_answer(state: &AppState, user: &UserId, seq: u64) -> Result<Response, ApiError> {
-    if !visible(state, seq).await {
+    if !visible_user_event(state, seq).await {
         return Ok(accepted(seq, None));
     }
     let profile = users::profile(&state.db, user)

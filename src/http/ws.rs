@@ -17,7 +17,7 @@ use super::auth::{Authenticated, bearer_token};
 use super::error::Problem;
 use super::extract::{AppPath, AppQuery};
 use super::messages::{SendMessage, submit};
-use super::support::{access, visible};
+use super::support::{access, visible_in};
 use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::commands::CommandError;
@@ -197,7 +197,7 @@ impl Frames {
         let message = match sent.view() {
             Some(view) => view,
             // A repeat: the original, once the read models have it.
-            None if visible(&self.state, sent.outcome.visible_at()).await => {
+            None if visible_in(&self.state, &sent.conversation, sent.outcome.visible_at()).await => {
                 messages::by_id(&self.state.db, &sent.id).await?.ok_or_else(|| {
                     ApiError::Internal(anyhow::anyhow!("message {} visible but not found", sent.id))
                 })?

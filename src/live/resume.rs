@@ -71,7 +71,12 @@ pub async fn resume(
             return Ok(());
         }
     } else {
-        let current = rows.iter().filter(|r| r.left_seq.is_none());
+        // Members as of the checkpoint: a partition ahead of it may already show a later join
+        // (replayed from the hub below, which adds it) or leave (whose events before the
+        // leave the hub still delivers).
+        let current = rows
+            .iter()
+            .filter(|r| r.joined_seq <= checkpoint && r.left_seq.is_none_or(|left| left > checkpoint));
         route = Route {
             user: user.clone(),
             conversations: current.map(|r| ConversationId(r.conversation_id)).collect(),

@@ -17,14 +17,24 @@ pub const CHANNEL: &str = "parley_projection";
 #[allow(clippy::large_enum_variant, reason = "nearly every item is an event: boxing would allocate for each")]
 pub enum Item {
     Event(Recorded),
-    DeadLetter { seq: u64, subject: String, event_type: Option<String>, reason: String },
+    DeadLetter {
+        seq: u64,
+        subject: String,
+        event_type: Option<String>,
+        reason: String,
+    },
+    /// An event of another partition: it only moves this partition's checkpoint, which thus
+    /// says how far the partition has read the log, not only where its last own event was.
+    Elsewhere {
+        seq: u64,
+    },
 }
 
 impl Item {
     pub fn seq(&self) -> u64 {
         match self {
             Item::Event(recorded) => recorded.seq,
-            Item::DeadLetter { seq, .. } => *seq,
+            Item::DeadLetter { seq, .. } | Item::Elsewhere { seq } => *seq,
         }
     }
 }
@@ -80,6 +90,34 @@ pub async fn read(conn: &mut PgConnection, partition: i32) -> Result<u64, sqlx::
     Ok(last.unwrap_or(0) as u64)
 }
 
+/// Every partition's checkpoint of the projection, without locking.
+pub async fn read_all(conn: &mut PgConnection) -> Result<Vec<(u32, u64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT partition, last_seq FROM projector_checkpoints WHERE projection = $1 ORDER BY partition",
+        PROJECTION,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.partition as u32, r.last_seq as u64)).collect())
+}
+
+/// Sets partitions `0..partitions` to `last` and removes any other (a rebuild read the whole
+/// log once for all of them).
+pub async fn set_all(conn: &mut PgConnection, partitions: u32, last: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "WITH gone AS (DELETE FROM projector_checkpoints WHERE projection = $1 AND partition >= $2)
+         INSERT INTO projector_checkpoints (projection, partition, last_seq)
+         SELECT $1, p, $3 FROM generate_series(0, $2 - 1) AS p
+         ON CONFLICT (projection, partition) DO UPDATE SET last_seq = EXCLUDED.last_seq",
+        PROJECTION,
+        partitions as i32,
+        seq(last),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Applies `items` (in sequence order) inside the caller's transaction and returns the new
 /// checkpoint. Items at or before the checkpoint are skipped. `read_from` is where the reader
 /// began this batch: it delivered every event of the log from there on, so a sequence missing
@@ -105,6 +143,7 @@ pub async fn apply_batch(
             Item::DeadLetter { seq, subject, event_type, reason } => {
                 dead_letter(conn, *seq, subject, event_type.as_deref(), reason).await?;
             }
+            Item::Elsewhere { .. } => {}
         }
     }
     apply::apply_all(conn, &events).await?;

@@ -2,14 +2,17 @@
 //!
 //! One file per read model (`conversations`, `messages`, `reactions`, `users`) applies facts and checks
 //! nothing but the read model's own invariants; `apply` orders them within a batch;
-//! `checkpoint` makes each batch exactly-once; `runner` consumes the log; `progress` tells
+//! `checkpoint` makes each batch exactly-once; `runner` consumes the log, one runner per
+//! partition (`partitions`: how many; `leadership`: which instance applies which); `progress` tells
 //! writers when their event is visible; `rebuild` rebuilds everything from sequence 1.
 //! Nothing here decides business rules, and nothing here writes to NATS.
 
 pub mod apply;
 pub mod checkpoint;
 mod conversations;
+pub mod leadership;
 mod messages;
+pub mod partitions;
 pub mod progress;
 mod reactions;
 pub mod rebuild;
@@ -30,7 +33,8 @@ pub use progress::Progress;
 
 use crate::event_log::EventLog;
 
-/// Starts the projector, the checkpoint listener and the lag sampler.
+/// Starts one projector per partition (each applies only where this instance is elected),
+/// the instance count that spreads partitions, the checkpoint listener and the lag sampler.
 pub fn spawn(
     log: EventLog,
     db: PgPool,
@@ -38,18 +42,27 @@ pub fn spawn(
     progress: Progress,
     stop: CancellationToken,
 ) -> Vec<JoinHandle<()>> {
-    let runner = runner::Runner {
-        log: log.clone(),
-        db: db.clone(),
-        database_url,
-        progress: progress.clone(),
-        stop: stop.clone(),
-    };
-    vec![
-        tokio::spawn(runner.run()),
-        tokio::spawn(progress::listen(db, progress.clone(), stop.clone())),
-        tokio::spawn(sample_lag(log, progress, stop)),
-    ]
+    let partitions = progress.partitions();
+    let leadership = leadership::Leadership::new(partitions);
+    let mut tasks = vec![
+        tokio::spawn(leadership.clone().count_instances(database_url.clone(), stop.clone())),
+        tokio::spawn(progress::listen(db.clone(), progress.clone(), stop.clone())),
+        tokio::spawn(sample_lag(log.clone(), progress.clone(), stop.clone())),
+    ];
+    for partition in 0..partitions {
+        let runner = runner::Runner {
+            log: log.clone(),
+            db: db.clone(),
+            database_url: database_url.clone(),
+            progress: progress.clone(),
+            stop: stop.clone(),
+            partition,
+            partitions,
+            leadership: leadership.clone(),
+        };
+        tasks.push(tokio::spawn(runner.run()));
+    }
+    tasks
 }
 
 async fn sample_lag(log: EventLog, progress: Progress, stop: CancellationToken) {
@@ -77,15 +90,21 @@ pub struct Status {
 
 pub async fn status(log: &EventLog, db: &PgPool) -> anyhow::Result<Vec<Status>> {
     let mut conn = db.acquire().await?;
-    let checkpoint = checkpoint::read(&mut conn, 0).await?;
+    let partitions = partitions::stored(&mut conn).await?.unwrap_or(1);
+    let checkpoints = checkpoint::read_all(&mut conn).await?;
     let dead_letters = checkpoint::dead_letter_count(&mut conn).await?;
     let stream_tip = log.last_seq().await?;
-    Ok(vec![Status {
-        projection: PROJECTION,
-        partition: 0,
-        checkpoint,
-        stream_tip,
-        lag: stream_tip.saturating_sub(checkpoint),
-        dead_letters,
-    }])
+    Ok((0..partitions)
+        .map(|partition| {
+            let checkpoint = checkpoints.iter().find(|(p, _)| *p == partition).map_or(0, |(_, seq)| *seq);
+            Status {
+                projection: PROJECTION,
+                partition: partition as i32,
+                checkpoint,
+                stream_tip,
+                lag: stream_tip.saturating_sub(checkpoint),
+                dead_letters,
+            }
+        })
+        .collect())
 }

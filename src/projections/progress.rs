@@ -1,7 +1,9 @@
-//! How far the read models are: the checkpoint every instance knows, whichever instance
-//! applied it. The local projector reports directly; other instances' checkpoints arrive by
-//! PostgreSQL `NOTIFY`; a slow poll covers lost notifications. `wait_for` is the
-//! read-your-writes primitive of write endpoints.
+//! How far the read models are: each partition's checkpoint, whichever instance applied it.
+//! The local projectors report directly; other instances' checkpoints arrive by PostgreSQL
+//! `NOTIFY`; a slow poll covers lost notifications. Every partition reads the whole log, so
+//! the smallest checkpoint is a watermark below which every read model is complete.
+//! `wait_for_conversation` is the read-your-writes primitive of write endpoints: it waits for
+//! the one partition that applies the conversation's events.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,40 +15,59 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::{self, CHANNEL, PROJECTION};
+use crate::domain::ConversationId;
+use crate::event_log::partition;
 
 const POLL: Duration = Duration::from_millis(200);
 
 #[derive(Clone)]
 pub struct Progress {
-    applied: Arc<watch::Sender<u64>>,
+    /// Each partition's checkpoint.
+    applied: Arc<watch::Sender<Vec<u64>>>,
     tip: Arc<AtomicU64>,
 }
 
 impl Default for Progress {
     fn default() -> Self {
-        Self::new()
+        Self::new(1)
     }
 }
 
+/// Which checkpoints a wait needs.
+#[derive(Clone, Copy, Debug)]
+enum Scope {
+    Everything,
+    Partition(usize),
+}
+
 impl Progress {
-    pub fn new() -> Self {
-        Self { applied: Arc::new(watch::Sender::new(0)), tip: Arc::new(AtomicU64::new(0)) }
+    pub fn new(partitions: u32) -> Self {
+        let partitions = partitions.max(1) as usize;
+        Self { applied: Arc::new(watch::Sender::new(vec![0; partitions])), tip: Arc::new(AtomicU64::new(0)) }
     }
 
-    /// Records that the read models include every event up to `seq`.
-    pub fn observe(&self, seq: u64) {
-        self.applied.send_if_modified(|current| {
-            let newer = seq > *current;
-            if newer {
-                *current = seq;
+    pub fn partitions(&self) -> u32 {
+        self.applied.borrow().len() as u32
+    }
+
+    /// Records that `partition` has applied every event of its own up to `seq`.
+    pub fn observe(&self, partition: u32, seq: u64) {
+        let modified = self.applied.send_if_modified(|current| match current.get_mut(partition as usize) {
+            Some(at) if seq > *at => {
+                *at = seq;
+                true
             }
-            newer
+            _ => false,
         });
-        metrics::gauge!("parley_projector_checkpoint", "projection" => PROJECTION).set(seq as f64);
+        if modified {
+            metrics::gauge!("parley_projector_checkpoint", "projection" => PROJECTION, "partition" => partition.to_string())
+                .set(seq as f64);
+        }
     }
 
+    /// The watermark: every read model includes every event up to it.
     pub fn applied(&self) -> u64 {
-        *self.applied.borrow()
+        self.applied.borrow().iter().copied().min().unwrap_or(0)
     }
 
     /// Records the stream's last sequence, for the lag.
@@ -55,17 +76,46 @@ impl Progress {
         metrics::gauge!("parley_projector_lag_events", "projection" => PROJECTION).set(self.lag() as f64);
     }
 
-    /// Events in the log the read models do not include yet.
+    /// Events in the log the read models do not all include yet.
     pub fn lag(&self) -> u64 {
         self.tip.load(Ordering::Relaxed).saturating_sub(self.applied())
     }
 
-    /// Resolves `true` once the read models include `seq`, `false` after `timeout`.
+    /// Resolves `true` once every read model includes `seq`, `false` after `timeout`.
     pub async fn wait_for(&self, seq: u64, timeout: Duration, db: &PgPool) -> bool {
+        self.wait(Scope::Everything, seq, timeout, db).await
+    }
+
+    /// Resolves `true` once the read models include `seq`, an event of `conversation`,
+    /// `false` after `timeout`.
+    pub async fn wait_for_conversation(
+        &self,
+        conversation: &ConversationId,
+        seq: u64,
+        timeout: Duration,
+        db: &PgPool,
+    ) -> bool {
+        let partition = partition::of_conversation(conversation, self.partitions());
+        self.wait(Scope::Partition(partition as usize), seq, timeout, db).await
+    }
+
+    /// Resolves `true` once the read models include `seq`, a user event (partition 0).
+    pub async fn wait_for_user_event(&self, seq: u64, timeout: Duration, db: &PgPool) -> bool {
+        self.wait(Scope::Partition(0), seq, timeout, db).await
+    }
+
+    fn reached(&self, checkpoints: &[u64], scope: Scope) -> u64 {
+        match scope {
+            Scope::Everything => checkpoints.iter().copied().min().unwrap_or(0),
+            Scope::Partition(p) => checkpoints.get(p).copied().unwrap_or(0),
+        }
+    }
+
+    async fn wait(&self, scope: Scope, seq: u64, timeout: Duration, db: &PgPool) -> bool {
         let mut changes = self.applied.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if *changes.borrow_and_update() >= seq {
+            if self.reached(&changes.borrow_and_update(), scope) >= seq {
                 return true;
             }
             tokio::select! {
@@ -76,13 +126,21 @@ impl Progress {
                 }
                 () = tokio::time::sleep(POLL) => {
                     // Another instance may have applied it and its notification been lost.
-                    if let Ok(mut conn) = db.acquire().await
-                        && let Ok(applied) = checkpoint::read(&mut conn, 0).await
-                    {
-                        self.observe(applied);
+                    if let Ok(mut conn) = db.acquire().await {
+                        self.poll(&mut conn).await;
                     }
                 }
-                () = tokio::time::sleep_until(deadline) => return *self.applied.borrow() >= seq,
+                () = tokio::time::sleep_until(deadline) => {
+                    return self.reached(&self.applied.borrow(), scope) >= seq;
+                }
+            }
+        }
+    }
+
+    async fn poll(&self, conn: &mut sqlx::PgConnection) {
+        if let Ok(all) = checkpoint::read_all(conn).await {
+            for (partition, seq) in all {
+                self.observe(partition, seq);
             }
         }
     }
@@ -96,12 +154,12 @@ pub async fn listen(db: PgPool, progress: Progress, stop: CancellationToken) {
             listener.listen(CHANNEL).await?;
             // Whatever was announced before we listened.
             let mut conn = db.acquire().await?;
-            progress.observe(checkpoint::read(&mut conn, 0).await?);
+            progress.poll(&mut conn).await;
             drop(conn);
             loop {
                 let notification = listener.recv().await?;
-                if let Some(seq) = parse(notification.payload()) {
-                    progress.observe(seq);
+                if let Some((partition, seq)) = parse(notification.payload()) {
+                    progress.observe(partition, seq);
                 }
             }
             #[allow(unreachable_code)]
@@ -122,8 +180,8 @@ pub async fn listen(db: PgPool, progress: Progress, stop: CancellationToken) {
     }
 }
 
-fn parse(payload: &str) -> Option<u64> {
+fn parse(payload: &str) -> Option<(u32, u64)> {
     let mut parts = payload.split(':');
-    let (projection, _partition, seq) = (parts.next()?, parts.next()?, parts.next()?);
-    (projection == PROJECTION).then(|| seq.parse().ok()).flatten()
+    let (projection, partition, seq) = (parts.next()?, parts.next()?, parts.next()?);
+    (projection == PROJECTION).then(|| Some((partition.parse().ok()?, seq.parse().ok()?))).flatten()
 }

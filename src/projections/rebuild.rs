@@ -1,13 +1,17 @@
 //! Rebuilding the read models from sequence 1 into fresh tables (schema `parley_rebuild`),
 //! then swapping them in. The swap happens in one transaction that holds the projection's
-//! lock, so live appliers pause for its duration, catches the new tables up to the log's tip,
-//! and renames the schemas; appliers resume on the new tables after the checkpoint.
+//! lock of every partition, so live appliers pause for its duration, catches the new tables up
+//! to the log's tip, and renames the schemas; appliers resume on the new tables after the
+//! checkpoint. A rebuild reads the log once, in order, for all partitions (per-row order is
+//! the log's order either way) and leaves every partition's checkpoint at the same sequence;
+//! it is also how the partition count changes.
 
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::checkpoint::{self, Item};
+use super::partitions;
 use super::runner::to_item;
 use super::schema::{self, REBUILD_SCHEMA, SCHEMA};
 use crate::event_log::EventLog;
@@ -29,20 +33,41 @@ pub async fn rebuild(
     log: &EventLog,
     database_url: &str,
     swap: bool,
+    on_progress: impl FnMut(u64, u64),
+) -> anyhow::Result<RebuildReport> {
+    rebuild_with(log, database_url, swap, None, on_progress).await
+}
+
+/// As [`rebuild`], with `partitions` projector partitions (default: the live read models').
+pub async fn rebuild_with(
+    log: &EventLog,
+    database_url: &str,
+    swap: bool,
+    partitions: Option<u32>,
     mut on_progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<RebuildReport> {
     let started = Instant::now();
     let total = log.last_seq().await?;
+    let live_partitions = {
+        let mut live = PgConnection::connect_with(&schema::connect_options(database_url, SCHEMA)?).await?;
+        let stored = partitions::stored(&mut live).await.ok().flatten().unwrap_or(1);
+        let _ = live.close().await;
+        stored
+    };
+    let partitions = partitions::check_range(partitions.unwrap_or(live_partitions))?;
     let mut conn = schema::fresh_schema(database_url, REBUILD_SCHEMA).await?;
+    partitions::write(&mut conn, partitions).await?;
     let mut events = 0;
     let mut last_seq = apply_from(log, &mut conn, 1, &mut |n| {
         events += n;
         on_progress(events, total.max(events));
     })
     .await?;
+    checkpoint::set_all(&mut conn, partitions, last_seq).await?;
     if swap {
-        last_seq = swap_in(log, &mut conn, last_seq, &mut |n| events += n).await?;
-        tracing::info!(last_seq, "rebuilt read models swapped in");
+        let lock = live_partitions.max(partitions);
+        last_seq = swap_in(log, &mut conn, last_seq, lock, partitions, &mut |n| events += n).await?;
+        tracing::info!(last_seq, partitions, "rebuilt read models swapped in");
     }
     let dead_letters = checkpoint::dead_letter_count(&mut conn).await.unwrap_or(0);
     Ok(RebuildReport { events, last_seq, dead_letters, elapsed: started.elapsed() })
@@ -80,13 +105,22 @@ async fn swap_in(
     log: &EventLog,
     conn: &mut PgConnection,
     rebuilt: u64,
+    lock: u32,
+    partitions: u32,
     counted: &mut dyn FnMut(u64),
 ) -> anyhow::Result<u64> {
     let mut tx = conn.begin().await?;
-    // The same lock every live applier takes per batch: they wait until the swap commits.
+    // The same locks every live applier takes per batch: they wait until the swap commits.
+    for partition in 0..lock {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(checkpoint::lock_key(partition as i32))
+            .execute(&mut *tx)
+            .await?;
+    }
     let checkpoint = checkpoint::lock(&mut tx, 0).await?;
     debug_assert_eq!(checkpoint, rebuilt);
     let last = apply_from(log, &mut tx, checkpoint + 1, counted).await?;
+    checkpoint::set_all(&mut tx, partitions, last).await?;
     let retired = format!("{SCHEMA}_retired");
     tx.execute(sqlx::AssertSqlSafe(format!(
         "ALTER SCHEMA {live} RENAME TO {old}; ALTER SCHEMA {new} RENAME TO {live}; DROP SCHEMA {old} CASCADE;",
@@ -95,8 +129,14 @@ async fn swap_in(
         new = schema::quote_identifier(REBUILD_SCHEMA),
     )))
     .await?;
-    let payload = format!("{}:0:{last}", checkpoint::PROJECTION);
-    sqlx::query("SELECT pg_notify($1, $2)").bind(checkpoint::CHANNEL).bind(payload).execute(&mut *tx).await?;
+    for partition in 0..partitions {
+        let payload = format!("{}:{partition}:{last}", checkpoint::PROJECTION);
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(checkpoint::CHANNEL)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(last)
 }

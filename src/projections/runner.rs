@@ -1,7 +1,10 @@
-//! The live projector: one active applier across all instances (a PostgreSQL session lock
-//! elects it; another instance takes over within seconds when it dies), consuming
-//! `PARLEY_EVENTS` through a durable pull consumer, strictly in order, many events per
-//! transaction under load and one at a time when idle.
+//! The live projectors: one per partition, each with exactly one active applier across all
+//! instances (a PostgreSQL session lock per partition elects it; another instance takes over
+//! within seconds when it dies), consuming `PARLEY_EVENTS` through the partition's durable
+//! pull consumer, strictly in order, many events per transaction under load and one at a time
+//! when idle. Every partition reads the whole log and applies the conversations hashed to it
+//! (`event_log::partition`); the others only move its checkpoint. `leadership` spreads the
+//! partitions over the instances.
 
 use std::time::Duration;
 
@@ -12,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::Recorded;
 use super::checkpoint::{self, BatchError, Item, PROJECTION};
+use super::leadership::Leadership;
 use super::progress::Progress;
-use crate::event_log::{EventLog, RawEvent, subjects};
+use crate::event_log::{EventLog, RawEvent, partition, subjects};
 
 /// Most events applied in one transaction.
 pub const MAX_BATCH: usize = 2_000;
-const PARTITION: i32 = 0;
 const LEADER_RETRY: Duration = Duration::from_secs(2);
 
 pub struct Runner {
@@ -26,10 +29,13 @@ pub struct Runner {
     pub database_url: String,
     pub progress: Progress,
     pub stop: CancellationToken,
+    pub partition: u32,
+    pub partitions: u32,
+    pub leadership: Leadership,
 }
 
 /// The durable consumer of a projection partition.
-pub fn consumer_name(partition: i32) -> String {
+pub fn consumer_name(partition: u32) -> String {
     format!("projector_{PROJECTION}_p{partition}")
 }
 
@@ -49,6 +55,21 @@ pub fn to_item(raw: &RawEvent) -> Item {
             reason: e.to_string(),
         },
     }
+}
+
+/// The item `partition` makes of a message of its consumer: the event itself when it is the
+/// partition's, otherwise only its place in the log (nothing copied or decoded: every
+/// partition reads the whole log, so skipping must be cheap).
+fn to_partition_item(
+    message: &async_nats::jetstream::Message,
+    partition: u32,
+    partitions: u32,
+) -> anyhow::Result<Item> {
+    if partition::of_subject(&message.subject, partitions) == partition {
+        return Ok(to_item(&RawEvent::from_consumer(message)?));
+    }
+    let info = message.info().map_err(|e| anyhow::anyhow!("a consumer message without its sequence: {e}"))?;
+    Ok(Item::Elsewhere { seq: info.stream_sequence })
 }
 
 impl Runner {
@@ -75,40 +96,57 @@ impl Runner {
         }
     }
 
-    /// Holds the leader lock on a connection of its own while consuming; returns when the
-    /// lock is lost, the consumer fails, or on `stop`.
+    /// Holds the partition's leader lock on a connection of its own while consuming; returns
+    /// when the lock is lost, the consumer fails, the partition is handed to another instance,
+    /// or on `stop`.
     async fn lead(&self) -> anyhow::Result<()> {
         let mut lock_conn = PgConnection::connect_with(&super::schema::connect_options(
             &self.database_url,
             super::schema::SCHEMA,
         )?)
         .await?;
-        loop {
-            let elected: bool = sqlx::query_scalar!("SELECT pg_try_advisory_lock($1)", leader_key(PARTITION))
-                .fetch_one(&mut lock_conn)
-                .await?
-                .unwrap_or(false);
-            if elected {
-                break;
+        let mut held = loop {
+            if self.leadership.may_take() {
+                let elected: bool =
+                    sqlx::query_scalar!("SELECT pg_try_advisory_lock($1)", leader_key(self.partition))
+                        .fetch_one(&mut lock_conn)
+                        .await?
+                        .unwrap_or(false);
+                if elected {
+                    break self.leadership.took();
+                }
             }
             self.pause(LEADER_RETRY).await;
             if self.stop.is_cancelled() {
                 return Ok(());
             }
-        }
-        tracing::info!(projection = PROJECTION, "this instance applies the read models");
-        tokio::select! {
+        };
+        tracing::info!(
+            projection = PROJECTION,
+            partition = self.partition,
+            "this instance applies the partition"
+        );
+        let result = tokio::select! {
             result = self.consume() => result,
             lost = watch_lock(&mut lock_conn) => Err(lost),
-        }
+            () = self.leadership.over_share(&mut held) => {
+                tracing::info!(partition = self.partition, "handing the partition to another instance");
+                Ok(())
+            }
+        };
+        // Closing the connection releases the lock at once.
+        let _ = lock_conn.close().await;
+        drop(held);
+        result
     }
 
     async fn consume(&self) -> anyhow::Result<()> {
         let checkpoint = {
             let mut conn = self.db.acquire().await?;
-            checkpoint::read(&mut conn, PARTITION).await?
+            super::partitions::settle(&mut conn, self.partitions).await?;
+            checkpoint::read(&mut conn, self.partition as i32).await?
         };
-        self.progress.observe(checkpoint);
+        self.progress.observe(self.partition, checkpoint);
         let consumer = self.recreate_consumer(checkpoint).await?;
         let messages = consumer
             .stream()
@@ -130,7 +168,7 @@ impl Runner {
             let mut last = None;
             for message in chunk {
                 let message = message?;
-                items.push(to_item(&RawEvent::from_consumer(&message)?));
+                items.push(to_partition_item(&message, self.partition, self.partitions)?);
                 last = Some(message);
             }
             let next_from = items.last().map_or(read_from, |item| item.seq() + 1);
@@ -140,13 +178,13 @@ impl Runner {
                 // AckPolicy::All: acknowledges every event up to this one.
                 message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             }
-            self.progress.observe(applied);
+            self.progress.observe(self.partition, applied);
         }
     }
 
     async fn recreate_consumer(&self, checkpoint: u64) -> anyhow::Result<PullConsumer> {
         let stream = self.log.jetstream().get_stream(subjects::EVENTS_STREAM).await?;
-        let name = consumer_name(PARTITION);
+        let name = consumer_name(self.partition);
         // The checkpoint in PostgreSQL is the truth: the consumer always starts right after it.
         let _ = stream.delete_consumer(&name).await;
         let deliver_policy = match checkpoint {
@@ -156,7 +194,7 @@ impl Runner {
         let consumer = stream
             .create_consumer(pull::Config {
                 durable_name: Some(name),
-                description: Some("Parley read-model projector".into()),
+                description: Some(format!("Parley read-model projector, partition {}", self.partition)),
                 deliver_policy,
                 ack_policy: AckPolicy::All,
                 ack_wait: Duration::from_secs(60),
@@ -172,13 +210,16 @@ impl Runner {
         let mut delay = Duration::from_millis(100);
         loop {
             let result = match self.db.acquire().await {
-                Ok(mut conn) => checkpoint::commit_items(&mut conn, PARTITION, &items, read_from, true).await,
+                Ok(mut conn) => {
+                    checkpoint::commit_items(&mut conn, self.partition as i32, &items, read_from, true).await
+                }
                 Err(e) => Err(e.into()),
             };
             match result {
                 Ok(applied) => {
+                    let own = items.iter().filter(|item| !matches!(item, Item::Elsewhere { .. })).count();
                     metrics::counter!("parley_projector_events_total", "projection" => PROJECTION)
-                        .increment(items.len() as u64);
+                        .increment(own as u64);
                     return Ok(applied);
                 }
                 Err(gap @ BatchError::Gap { .. }) => return Err(gap.into()),
@@ -195,8 +236,9 @@ impl Runner {
     }
 }
 
-fn leader_key(partition: i32) -> i64 {
-    0x7061_726c_4c00_0000 | i64::from(partition as u32)
+/// The session lock whose holder applies `partition` (held for as long as it does).
+pub fn leader_key(partition: u32) -> i64 {
+    0x7061_726c_4c00_0000 | i64::from(partition)
 }
 
 /// Resolves (with the reason) when the leader lock's connection stops answering.

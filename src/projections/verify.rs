@@ -20,6 +20,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("reactions", "message_id, user_id, emoji"),
     ("message_attachments", "attachment_id, message_id"),
     ("projector_checkpoints", "projection, partition"),
+    ("projection_partitions", "projection"),
     ("dead_letters", "projection, seq"),
 ];
 

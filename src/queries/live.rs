@@ -19,9 +19,10 @@ pub struct MembershipRow {
     pub left_seq: Option<u64>,
 }
 
-/// The read models' checkpoint and `user`'s memberships as of exactly that checkpoint (one
-/// repeatable-read snapshot, so the two agree), limited to those current or left after
-/// `after_seq`.
+/// The read models' checkpoint (their watermark) and `user`'s memberships in one
+/// repeatable-read snapshot, limited to those current or left after `after_seq`. With one
+/// partition the rows are exactly those as of the checkpoint; with more, a row may already
+/// reflect a later join or leave (its `joined_seq`/`left_seq` says so).
 pub async fn memberships(
     db: &PgPool,
     user: &UserId,
@@ -29,11 +30,13 @@ pub async fn memberships(
 ) -> Result<(u64, Vec<MembershipRow>), sqlx::Error> {
     let mut conn = db.acquire().await?;
     let mut tx = conn.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    // The smallest partition checkpoint: every read model is complete up to it (partitions
+    // ahead of it may already hold later rows, see `live::resume`).
     let checkpoint = sqlx::query_scalar!(
-        "SELECT last_seq FROM projector_checkpoints WHERE projection = $1 AND partition = 0",
+        "SELECT min(last_seq) FROM projector_checkpoints WHERE projection = $1",
         PROJECTION,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?
     .map(seq)
     .unwrap_or(0);

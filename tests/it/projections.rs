@@ -13,7 +13,7 @@ use crate::harness::TestApp;
 use crate::harness::scenario::*;
 
 /// A history that touches every read model and every kind of event.
-async fn rich_history(app: &TestApp) -> Vec<ConversationId> {
+pub(crate) async fn rich_history(app: &TestApp) -> Vec<ConversationId> {
     let rita = actor("rita", Role::Recruiter);
     let abe = actor("abe", Role::Applicant);
     let cy = actor("cy.doe@example.com", Role::Applicant);

@@ -32,6 +32,7 @@ impl Env {
             config_file: None,
             log_file: Some(dir.path().join("nats.log")),
             env: Vec::new(),
+            args: Vec::new(),
         })
         .await?;
         let pg = PgCluster::start(PgOptions {

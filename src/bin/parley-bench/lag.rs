@@ -23,7 +23,7 @@ pub async fn run(env: &Env, per_second: u32, duration: Duration) -> anyhow::Resu
     publish_raw(&env.log, &created).await?;
     let pool = schema::connect_pool(&env.database_url()).await?;
     let tip = env.log.last_seq().await?;
-    let progress = parley::projections::Progress::new();
+    let progress = parley::projections::Progress::default();
     anyhow::ensure!(
         progress.wait_for(tip, Duration::from_secs(60), &pool).await,
         "the projector never caught up"
@@ -88,7 +88,7 @@ pub async fn run(env: &Env, per_second: u32, duration: Duration) -> anyhow::Resu
 }
 
 /// `conversation_created` events for 100 conversations, and `n` messages spread over them.
-fn seeded(n: usize) -> (Vec<Envelope>, Vec<Envelope>) {
+pub(super) fn seeded(n: usize) -> (Vec<Envelope>, Vec<Envelope>) {
     let messages = messages(n, 100);
     let mut ids: Vec<ConversationId> = messages
         .iter()

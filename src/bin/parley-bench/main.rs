@@ -13,6 +13,7 @@ mod biglog;
 #[allow(dead_code, reason = "shared by parley-bench and parley-chaos; each uses part of it")]
 mod env;
 mod lag;
+mod partitions;
 mod report;
 mod rest;
 mod scenarios;
@@ -37,7 +38,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Only these scenarios (comma-separated): append, lag, rest, ws, delivery, idle, ats,
-    /// projector, history, replay.
+    /// projector, history, replay, partitions.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also write the table, with the machine and command line, to this markdown file.
@@ -64,6 +65,7 @@ pub struct Sizes {
     pub ats_applications: usize,
     pub ats_rate: u32,
     pub ats_events: usize,
+    pub partition_events: usize,
 }
 
 impl Sizes {
@@ -86,6 +88,7 @@ impl Sizes {
             ats_applications: 50,
             ats_rate: 50,
             ats_events: 500,
+            partition_events: 200_000,
         }
     }
 
@@ -108,6 +111,7 @@ impl Sizes {
             ats_applications: 5,
             ats_rate: 20,
             ats_events: 20,
+            partition_events: 3_000,
         }
     }
 }

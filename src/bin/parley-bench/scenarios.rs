@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Results, Sizes, append, ats, biglog, env, lag, repeat, rest, ws};
+use super::{Results, Sizes, append, ats, biglog, env, lag, partitions, repeat, rest, ws};
 
 /// Notes printed under the table in docs/benchmarks.md.
 pub const NOTES: &str = "\
@@ -102,6 +102,21 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
                 repeat(runs, || biglog::history(&server, &log, sizes.history_requests)).await?,
             );
         }
+    }
+    if wanted("partitions") {
+        eprintln!(
+            "partitions: a backlog of {} events with 1, 2 and 3 partitions, {runs} run(s)",
+            sizes.partition_events
+        );
+        let mut figures = super::report::Figures::default();
+        let root = repo();
+        for (count, key) in [(1, "rate_1"), (2, "rate_2"), (3, "rate_3")] {
+            let measured = repeat(runs, || partitions::run(&root, count, sizes.partition_events)).await?;
+            if let Some(rate) = measured.0.get("rate") {
+                figures.0.insert(key, *rate);
+            }
+        }
+        results.insert("partitions", figures);
     }
     Ok(results)
 }

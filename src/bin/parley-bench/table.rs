@@ -107,6 +107,18 @@ pub fn describe(results: &Results) -> Vec<Row> {
             noise: percent(f.spread("rate")),
         });
     }
+    if let Some(f) = results.get("partitions") {
+        let (one, two, three) = (f.get("rate_1"), f.get("rate_2"), f.get("rate_3"));
+        rows.push(Row {
+            scenario: "projection, 1/2/3 partitions on as many instances",
+            figure: format!("{} / {} / {}", per_second(one), per_second(two), per_second(three)),
+            target: "n/a (one machine: instances and PostgreSQL share its cores)".into(),
+            limit: "n/a".into(),
+            ratio: format!("3 partitions: {} of 1", percent(three / one)),
+            met: None,
+            noise: percent(f.spread("rate_3")),
+        });
+    }
     if let Some(f) = results.get("replay") {
         let (rate, raw) = (f.get("rate"), f.get("raw_rate"));
         rows.push(Row {

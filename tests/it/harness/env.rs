@@ -31,6 +31,7 @@ pub async fn nats_options(dir: &Path) -> NatsOptions {
         config_file: None,
         log_file: Some(dir.join("nats.log")),
         env: Vec::new(),
+        args: Vec::new(),
     }
 }
 
