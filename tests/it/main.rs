@@ -31,3 +31,4 @@ mod replay;
 mod replay_follow;
 mod startup;
 mod unread_property;
+mod web;
