@@ -409,7 +409,10 @@ test('two people chat in the web client, and a server restart loses and doubles 
   });
 
   await step(t, 'screenshots of both views', async () => {
-    for (const page of [rita, andy]) await page.evaluate(() => document.activeElement?.blur());
+    for (const page of [rita, andy]) {
+      await page.evaluate(() => document.activeElement?.blur());
+      await page.mouse.move(5, 5);
+    }
     await rita.screenshot({ path: path.join(artifacts, 'recruiter.png') });
     await andy.screenshot({ path: path.join(artifacts, 'applicant.png') });
   });

@@ -224,7 +224,7 @@ export class ConversationView {
     // Focusable (not in the tab order) so that a tap shows the message's actions on a phone.
     return h('li', { class: `message ${mine ? 'mine' : 'theirs'}`, id: `m-${message.id}`, tabindex: '-1', dataset: { id: message.id } },
       mine ? null : avatar,
-      h('div', { class: 'bubble' },
+      h('div', { class: 'stack' }, h('div', { class: 'bubble' },
         h('span', { class: 'author' }, name),
         message.reply_to ? this.renderQuote(message) : null,
         body,
@@ -233,7 +233,7 @@ export class ConversationView {
           h('time', { datetime: message.created_at, title: longTime(message.created_at) }, shortTime(message.created_at)),
           message.edited_at && !message.deleted ? h('span', { class: 'edited', title: longTime(message.edited_at) }, ' · edited') : null,
           mine ? h('span', { class: 'receipt' }) : null)),
-      message.deleted ? null : this.renderReactions(message),
+      message.deleted ? null : this.renderReactions(message)),
       message.deleted ? null : this.renderActions(message, mine));
   }
 
