@@ -64,8 +64,9 @@ async function showSignIn(message = '') {
   $('signin-error').textContent = message;
   const dev = await hasDevSignIn();
   $('dev-signin').hidden = !dev;
+  $('token-details').open = !dev;
   $('token-hint').textContent = dev
-    ? 'Or paste a token (for example from parley token --sub ada --role recruiter).'
+    ? 'Paste a token, for example from parley token --sub ada --role recruiter.'
     : 'This server verifies tokens from your identity provider: paste one to sign in.';
   (dev ? $('signin-name') : $('signin-token')).focus();
 }
