@@ -263,6 +263,22 @@ test('two people chat in the web client, and a server restart loses and doubles 
     assert.equal(await textOf(andy, '#me-role'), 'applicant');
   });
 
+  await step(t, 'a token from the identity provider signs in too, and signing out forgets it', async () => {
+    const token = execFileSync(parleyBin, ['token', '--sub', 'casey', '--role', 'applicant', '--name', 'Casey',
+      '--data-dir', server.dataDir], { encoding: 'utf8' }).trim();
+    const casey = await newPage('casey');
+    await casey.goto(server.base);
+    await casey.getByText('Sign in with a token instead', { exact: true }).click();
+    await casey.getByLabel('Bearer token', { exact: true }).fill(token);
+    await casey.getByRole('button', { name: 'Sign in with token', exact: true }).click();
+    await until(casey, 'casey is live', () => document.getElementById('connection-text')?.textContent === 'Live');
+    assert.equal(await textOf(casey, '#me-name'), 'Casey (casey)');
+    await casey.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await casey.getByLabel('Your name', { exact: true }).waitFor({ timeout: WAIT });
+    assert.equal(await casey.evaluate(() => sessionStorage.getItem('parley.token')), null);
+    await casey.context().close();
+  });
+
   await step(t, 'the recruiter starts a conversation; it appears live for the applicant, with presence', async () => {
     await rita.getByText('Start a conversation', { exact: true }).click();
     await rita.getByLabel('Their user id', { exact: true }).fill('andy');
