@@ -1,11 +1,13 @@
 # Multi-stage build of the parley binary. The build stage needs only crates.io; the runtime
-# stage is a slim Debian with the binary. Migrations and stream definitions are compiled in.
+# stage is a slim Debian with the binary. Migrations, stream definitions and the web client
+# (web/) are compiled in.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY streams ./streams
 COPY projections ./projections
+COPY web ./web
 COPY .sqlx ./.sqlx
 ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked --bin parley

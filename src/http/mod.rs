@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod dev;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -19,6 +20,7 @@ pub mod support;
 pub mod system;
 pub mod typing;
 pub mod users;
+pub mod web;
 pub mod ws;
 
 use axum::Router;
@@ -81,6 +83,8 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let (routes, document) = api();
+    // The web client, and its development sign-in only on the development key.
+    let routes = routes.merge(web::routes()).merge(dev::routes(&state.config).unwrap_or_default());
     routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(error::not_found)

@@ -33,3 +33,4 @@ mod replay_follow;
 mod scale;
 mod startup;
 mod unread_property;
+mod web;
