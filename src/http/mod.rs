@@ -12,11 +12,14 @@ pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod reactions;
 pub mod search;
+pub mod server;
 mod state;
 pub mod support;
 pub mod system;
+mod timeout;
 pub mod typing;
 pub mod users;
 pub mod ws;
@@ -85,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timeout::bounded))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::by_address))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()
