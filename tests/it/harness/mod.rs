@@ -3,6 +3,7 @@
 pub mod app;
 pub mod client;
 pub mod env;
+pub mod raw;
 pub mod scenario;
 pub mod ws;
 
