@@ -42,7 +42,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // the JSON body limit.
     let (schemas, paths, upload) = routes!(attachments::upload);
     let upload = (schemas, paths, upload.layer(DefaultBodyLimit::disable()));
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (routes, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(metrics::render))
@@ -71,7 +71,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ws::connect))
         .routes(routes!(ws::connect_as))
         .routes(routes!(ws::ticket))
-        .split_for_parts()
+        .split_for_parts();
+    (routes, openapi::with_common_responses(document))
 }
 
 /// The span of one request: its method and path, never its query string (WebSocket
