@@ -12,6 +12,7 @@ mod ats;
 mod biglog;
 #[allow(dead_code, reason = "shared by parley-bench and parley-chaos; each uses part of it")]
 mod env;
+mod flood;
 mod lag;
 mod report;
 mod rest;
@@ -37,7 +38,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Only these scenarios (comma-separated): append, lag, rest, ws, delivery, idle, ats,
-    /// projector, history, replay.
+    /// flood, projector, history, replay.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also write the table, with the machine and command line, to this markdown file.
@@ -64,6 +65,8 @@ pub struct Sizes {
     pub ats_applications: usize,
     pub ats_rate: u32,
     pub ats_events: usize,
+    pub flood_clients: usize,
+    pub flood_duration: Duration,
 }
 
 impl Sizes {
@@ -86,6 +89,8 @@ impl Sizes {
             ats_applications: 50,
             ats_rate: 50,
             ats_events: 500,
+            flood_clients: 32,
+            flood_duration: Duration::from_secs(10),
         }
     }
 
@@ -108,6 +113,8 @@ impl Sizes {
             ats_applications: 5,
             ats_rate: 20,
             ats_events: 20,
+            flood_clients: 4,
+            flood_duration: Duration::from_secs(2),
         }
     }
 }
