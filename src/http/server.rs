@@ -17,7 +17,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
@@ -97,11 +97,17 @@ fn log_end(result: Result<(), hyper::Error>, peer: SocketAddr) {
     }
 }
 
-/// Answers 503 to a connection over the cap, without reading its request, and closes it.
+/// Answers 503 to a connection over the cap without parsing its request, and closes it. What
+/// the client sent is read and dropped until it closes too (for a second at most): closing a
+/// socket with unread data resets it, and the reset can destroy the answer before the client
+/// reads it.
 async fn turn_away(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(OVER_CAPACITY).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        io::Result::Ok(())
     })
     .await;
 }
