@@ -4,7 +4,8 @@
 //!
 //! An action flows through these modules in this order:
 //!
-//! - [`http`]: the REST and WebSocket API (axum): authenticates, validates, authorises, and
+//! - [`http`]: the REST and WebSocket API (axum) behind its own HTTP/1.1 server loop (connection
+//!   cap, header timeout and size): rate-limits, authenticates, validates, authorises, and
 //!   answers with read models or problem documents.
 //! - [`auth`]: verifies bearer tokens (JWT) into a `Principal`; mints development tokens.
 //! - [`domain`]: pure rules. Commands become events through `decide`; state folds events

@@ -98,6 +98,8 @@ impl Application {
         )
         .await
         .context("starting live delivery (subscriptions and key-value buckets)")?;
+        let limits = Arc::new(http::rate_limit::RateLimits::new(&config.limits));
+        let sessions = crate::live::SessionCaps::new(config.limits.max_sessions_per_user);
         let state = AppState {
             commands: Commands::new(log.clone(), config.limits()),
             log,
@@ -108,6 +110,8 @@ impl Application {
             attachments,
             live,
             auth: Arc::new(verifier),
+            limits,
+            sessions,
             shutdown,
         };
         Ok(Self { listener, state, embedded, database_url, live_tasks })
@@ -144,25 +148,20 @@ impl Application {
         let drain_timeout = state.config.shutdown_timeout;
         let client = state.log.client().clone();
         tracing::info!(address = %listener.local_addr()?, "parley is listening");
+        let limits = state.config.limits.clone();
         let app = http::router(state);
         let signal_token = token.clone();
-        // Without TCP_NODELAY a response written in two parts waits for the client's delayed
-        // ACK (about 40 ms) before its second part leaves: every request-response would pay it.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
+        let serving = tokio::spawn(async move {
+            http::server::serve(listener, app, &limits, async move {
                 shutdown.await;
                 tracing::info!("shutting down: no new connections, draining requests");
                 signal_token.cancel();
-            });
-        let serving = tokio::spawn(async move { server.await });
+            })
+            .await
+        });
         token.cancelled().await;
         match tokio::time::timeout(drain_timeout, serving).await {
-            Ok(result) => result.context("the HTTP server task failed")?.context("serving HTTP")?,
+            Ok(result) => result.context("the HTTP server task failed")?,
             Err(_) => {
                 tracing::warn!("in-flight requests did not finish within {drain_timeout:?}; closing them")
             }
@@ -201,6 +200,7 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
         check_url(url, &["postgres", "postgresql"], "DATABASE_URL")?;
     }
     config.live.check().map_err(anyhow::Error::msg)?;
+    config.limits.check().map_err(anyhow::Error::msg)?;
     if config.stream_replicas == 0 || config.stream_replicas > 5 {
         bail!("PARLEY_STREAM_REPLICAS must be between 1 and 5, is {}", config.stream_replicas);
     }

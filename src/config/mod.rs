@@ -9,12 +9,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod attachments;
 mod auth;
+mod limits;
 mod live;
 mod replay;
 mod tools;
 
 pub use attachments::{AttachmentConfig, DEFAULT_ATTACHMENT_TYPES};
 pub use auth::{AuthConfig, JwtAlgorithm, TokenArgs};
+pub use limits::LimitsConfig;
 pub use live::LiveConfig;
 pub use replay::{ReplayArgs, parse_time};
 pub use tools::{ConnectArgs, DevPostgresArgs, EventsAction, EventsArgs, ProjectionsAction, ProjectionsArgs};
@@ -137,6 +139,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub live: LiveConfig,
+
+    #[command(flatten)]
+    pub limits: LimitsConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -154,6 +159,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("attachments", &self.attachments)
             .field("live", &self.live)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -184,7 +190,8 @@ impl Config {
         }
     }
 
-    /// A configuration for tests and tools: every default, listening on any free port.
+    /// A configuration for tests and tools: every default, listening on any free port, without
+    /// rate limits or session caps (tests drive one user hard; the limits' own tests set them).
     pub fn for_tests(nats_url: String, database_url: String, data_dir: PathBuf) -> Self {
         let mut config = Cli::parse_from(["parley", "serve"]);
         let Command::Serve(ref mut serve) = config.command else { unreachable!("parsed serve") };
@@ -192,6 +199,7 @@ impl Config {
         serve.nats_url = Some(nats_url);
         serve.database_url = Some(database_url);
         serve.data_dir = data_dir;
+        serve.limits.unlimited();
         *serve.clone()
     }
 }

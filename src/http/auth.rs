@@ -1,6 +1,6 @@
 //! The `Authenticated` extractor: `Authorization: Bearer <JWT>` verified into a `Principal`.
 //! Every refusal is a 401 problem document saying what to fix; the token itself is never
-//! logged or echoed.
+//! logged or echoed. A verified caller over their rate limit is refused with 429 here.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 use super::ApiError;
+use super::rate_limit::RateLimits;
 use crate::auth::{Principal, Verifier};
 
 /// The verified caller of a request. A handler taking it answers 401 to anyone else.
@@ -18,6 +19,7 @@ pub struct Authenticated(pub Principal);
 impl<S> FromRequestParts<S> for Authenticated
 where
     Arc<Verifier>: FromRef<S>,
+    Arc<RateLimits>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -26,7 +28,10 @@ where
         let token = bearer_token(&parts.headers)?;
         let verifier = Arc::<Verifier>::from_ref(state);
         match verifier.verify(token) {
-            Ok(principal) => Ok(Authenticated(principal)),
+            Ok(principal) => {
+                Arc::<RateLimits>::from_ref(state).check_user(&principal)?;
+                Ok(Authenticated(principal))
+            }
             Err(refusal) => {
                 tracing::debug!(%refusal, "bearer token refused");
                 Err(ApiError::Unauthorized(refusal.to_string()))

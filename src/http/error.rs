@@ -46,6 +46,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request (its body included) did not arrive and complete within the request timeout.
+    #[error("{0}")]
+    Timeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -98,7 +102,8 @@ impl ApiError {
                     .collect(),
             ),
             ApiError::RateLimited { retry_after } => {
-                (format!("rate limit exceeded; retry after {} s", retry_after.as_secs().max(1)), vec![])
+                let seconds = super::rate_limit::retry_after_seconds(*retry_after).max(1);
+                (format!("rate limit exceeded; retry after {seconds} s"), vec![])
             }
             ApiError::Unavailable { what, .. } => (format!("{what} is unavailable; retry shortly"), vec![]),
             ApiError::Internal(_) => ("an unexpected error occurred; it has been logged".to_owned(), vec![]),
@@ -114,6 +119,7 @@ fn slug(status: StatusCode) -> &'static str {
         401 => "unauthorized",
         403 => "forbidden",
         404 => "not-found",
+        408 => "request-timeout",
         409 => "conflict",
         413 => "payload-too-large",
         415 => "unsupported-media-type",
@@ -135,7 +141,9 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let retry_after = match &self {
-            ApiError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            ApiError::RateLimited { retry_after } => {
+                Some(super::rate_limit::retry_after_seconds(*retry_after).max(1))
+            }
             ApiError::Unavailable { .. } => Some(1),
             _ => None,
         };

@@ -42,6 +42,7 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `ndjson` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 

@@ -13,11 +13,14 @@ pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod reactions;
 pub mod search;
+pub mod server;
 mod state;
 pub mod support;
 pub mod system;
+mod timeout;
 pub mod typing;
 pub mod users;
 pub mod web;
@@ -41,7 +44,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // the JSON body limit.
     let (schemas, paths, upload) = routes!(attachments::upload);
     let upload = (schemas, paths, upload.layer(DefaultBodyLimit::disable()));
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (routes, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(metrics::render))
@@ -70,7 +73,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ws::connect))
         .routes(routes!(ws::connect_as))
         .routes(routes!(ws::ticket))
-        .split_for_parts()
+        .split_for_parts();
+    (routes, openapi::with_common_responses(document))
 }
 
 /// The span of one request: its method and path, never its query string (WebSocket
@@ -89,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timeout::bounded))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::by_address))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(
             TraceLayer::new_for_http()

@@ -11,7 +11,7 @@ use crate::auth::Verifier;
 use crate::commands::Commands;
 use crate::config::Config;
 use crate::event_log::EventLog;
-use crate::live::{Live, Presence};
+use crate::live::{Live, Presence, SessionCaps};
 use crate::projections::Progress;
 
 #[derive(Clone, FromRef)]
@@ -29,6 +29,10 @@ pub struct AppState {
     pub live: Live,
     /// Checks bearer tokens; the REST extractor and the WebSocket upgrade share it.
     pub auth: Arc<Verifier>,
+    /// Requests per user and per client address.
+    pub limits: Arc<super::rate_limit::RateLimits>,
+    /// WebSocket sessions per user on this instance.
+    pub sessions: SessionCaps,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).
     pub shutdown: CancellationToken,
 }

@@ -5,7 +5,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::ws::{
+    CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
@@ -92,6 +94,7 @@ async fn handshake(
 ) -> Result<Response, ApiError> {
     check_origin(&state.live.config, &headers)?;
     let principal = authenticate(&state, &headers, &params).await?;
+    state.limits.check_user(&principal)?;
     if let Some(user) = path_user
         && UserId::parse(&user).ok().as_ref() != Some(&principal.user_id)
     {
@@ -110,6 +113,9 @@ async fn handshake(
     let limit = state.live.config.ws_max_message_bytes;
     let live = state.live.clone();
     let since = params.since;
+    // Taken before the upgrade, so racing handshakes cannot exceed the cap.
+    let slot = state.sessions.reserve(&principal.user_id);
+    let cap = state.sessions.max();
     // Small buffers: an idle session must cost little (tungstenite reserves its read buffer
     // up front, 128 KiB by default); frames are small and writes are flushed in batches.
     Ok(upgrade
@@ -117,7 +123,25 @@ async fn handshake(
         .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| session::run(socket, live, principal, since, Frames { state })))
+        .on_upgrade(move |socket| async move {
+            match slot {
+                Some(slot) => {
+                    session::run(socket, live, principal, since, Frames { state }).await;
+                    drop(slot);
+                }
+                None => refuse(socket, cap).await,
+            }
+        }))
+}
+
+/// Closes a session the user may not open: they already hold `cap` sessions here. Browsers
+/// cannot read why a handshake failed, but they can read a close code and reason.
+async fn refuse(mut socket: WebSocket, cap: usize) {
+    metrics::counter!("parley_ws_sessions_refused_total").increment(1);
+    let reason = format!("too many sessions: at most {cap} per user");
+    let close = CloseFrame { code: session::close_code::POLICY, reason: reason.into() };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), socket.send(Message::Close(Some(close))))
+        .await;
 }
 
 #[utoipa::path(get, path = "/api/ws", tag = "live", params(WsParams),
@@ -254,6 +278,17 @@ impl Frames {
 
 impl Handler for Frames {
     async fn handle(&self, caller: &Principal, frame: ClientFrame) -> Option<Utf8Bytes> {
+        // Every frame but a ping is a request like any other and counts against the caller's
+        // rate; a refused send names its client_msg_id so the client knows which to retry.
+        if !matches!(frame, ClientFrame::Ping(_))
+            && let Err(limited) = self.state.limits.check_user(caller)
+        {
+            let client_msg_id = match &frame {
+                ClientFrame::MessageSend(send) => Some(send.client_msg_id.as_str()),
+                _ => None,
+            };
+            return Some(error(limited, client_msg_id));
+        }
         match frame {
             ClientFrame::MessageSend(frames::MessageSend {
                 conversation_id,

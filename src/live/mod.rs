@@ -9,7 +9,9 @@
 //! - `session`: one WebSocket: queue, pings, limits, closing.
 //! - `frames`: the JSON shape of every frame sent; `client_frames`: parsing what clients send.
 //! - `presence`, `typing`, `unread`, `tickets`: the rest of the live surface.
+//! - `caps`: how many sessions each user holds open here.
 
+pub mod caps;
 pub mod client_frames;
 pub mod event;
 mod feed;
@@ -31,6 +33,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use caps::{SessionCaps, SessionSlot};
 pub use presence::Presence;
 pub use tickets::Tickets;
 pub use typing::Typing;

@@ -26,6 +26,8 @@ use crate::auth::Principal;
 pub mod close_code {
     pub const NORMAL: u16 = 1000;
     pub const AWAY: u16 = 1001;
+    pub const PROTOCOL: u16 = 1002;
+    pub const NOT_UTF8: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const ERROR: u16 = 1011;
@@ -191,16 +193,7 @@ async fn read<H: Handler>(
             )),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
             Some(Ok(Message::Close(_))) | None => return session.closer.drop_peer(),
-            Some(Err(e)) => {
-                if is_too_big(&e) {
-                    let limit = live.config.ws_max_message_bytes;
-                    return session
-                        .closer
-                        .close(close_code::TOO_BIG, &format!("frame larger than {limit} bytes"));
-                }
-                tracing::debug!(error = %e, "session read failed");
-                return session.closer.drop_peer();
-            }
+            Some(Err(e)) => return refuse_read(live, session, &e),
         };
         if let Some(answer) = answer
             && !send(session, answer).await
@@ -210,10 +203,23 @@ async fn read<H: Handler>(
     }
 }
 
-/// Whether a read failed because the peer sent more than the size limit. axum does not
-/// re-export tungstenite's error type, so its (stable) message is what tells.
-fn is_too_big(error: &axum::Error) -> bool {
-    error.to_string().starts_with("Space limit exceeded")
+/// Ends a session whose client sent what cannot be read, with the close code RFC 6455 names
+/// for it, or silently when the connection itself failed. axum does not re-export
+/// tungstenite's error type, so its (stable) messages tell which it was.
+fn refuse_read(live: &Live, session: &Attachment, error: &axum::Error) {
+    let text = error.to_string();
+    if text.starts_with("Space limit exceeded") {
+        let limit = live.config.ws_max_message_bytes;
+        session.closer.close(close_code::TOO_BIG, &format!("frame larger than {limit} bytes"));
+    } else if text.starts_with("UTF-8 encoding error") {
+        session.closer.close(close_code::NOT_UTF8, "text frame is not UTF-8");
+    } else if text.starts_with("WebSocket protocol error") && !text.contains("without closing handshake") {
+        tracing::debug!(error = %text, "closing a session that broke the protocol");
+        session.closer.close(close_code::PROTOCOL, "WebSocket protocol violation");
+    } else {
+        tracing::debug!(error = %text, "session read failed");
+        session.closer.drop_peer();
+    }
 }
 
 /// Drains the queue into the socket, pings, and writes the closing frame at the end.

@@ -12,6 +12,7 @@ mod ats;
 mod biglog;
 #[allow(dead_code, reason = "shared by parley-bench and parley-chaos; each uses part of it")]
 mod env;
+mod flood;
 mod lag;
 mod partitions;
 mod report;
@@ -38,7 +39,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Only these scenarios (comma-separated): append, lag, rest, ws, delivery, idle, ats,
-    /// projector, history, replay, partitions.
+    /// flood, projector, history, replay, partitions.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also write the table, with the machine and command line, to this markdown file.
@@ -66,6 +67,8 @@ pub struct Sizes {
     pub ats_rate: u32,
     pub ats_events: usize,
     pub partition_events: usize,
+    pub flood_clients: usize,
+    pub flood_duration: Duration,
 }
 
 impl Sizes {
@@ -89,6 +92,8 @@ impl Sizes {
             ats_rate: 50,
             ats_events: 500,
             partition_events: 200_000,
+            flood_clients: 32,
+            flood_duration: Duration::from_secs(10),
         }
     }
 
@@ -112,6 +117,8 @@ impl Sizes {
             ats_rate: 20,
             ats_events: 20,
             partition_events: 3_000,
+            flood_clients: 4,
+            flood_duration: Duration::from_secs(2),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Results, Sizes, append, ats, biglog, env, lag, partitions, repeat, rest, ws};
+use super::{Results, Sizes, append, ats, biglog, env, flood, lag, partitions, repeat, rest, ws};
 
 /// Notes printed under the table in docs/benchmarks.md.
 pub const NOTES: &str = "\
@@ -46,6 +46,16 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
                 ats::run(&env, &server, sizes.ats_applications, sizes.ats_rate, sizes.ats_events)
             })
             .await?,
+        );
+    }
+    if wanted("flood") {
+        eprintln!("flood: {} clients for {:?}, {runs} run(s)", sizes.flood_clients, sizes.flood_duration);
+        let env = env::Env::start(&repo()).await?;
+        let server = env.serve(&env::parley_binary()?, flood::LIMIT_SETTINGS).await?;
+        let pair = rest::conversations(&server, 2).await?;
+        results.insert(
+            "flood",
+            repeat(runs, || flood::run(&server, &pair, sizes.flood_clients, sizes.flood_duration)).await?,
         );
     }
     if wanted("ws") {

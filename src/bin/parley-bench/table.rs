@@ -31,6 +31,23 @@ pub fn describe(results: &Results) -> Vec<Row> {
             noise: percent(f.spread("rate")),
         });
     }
+    if let Some(f) = results.get("flood") {
+        let (p50, p99, alone) = (f.get("p50_ms"), f.get("p99_ms"), f.get("alone_p99_ms"));
+        rows.push(Row {
+            scenario: "flood (one user floods sends, another sends 10/s; limit 20/s)",
+            figure: format!(
+                "other user p50 {p50:.1} ms, p99 {p99:.1} ms (alone {:.1} / {alone:.1}); flood {}, {} refused",
+                f.get("alone_p50_ms"),
+                per_second(f.get("flood_rate")),
+                percent(f.get("refused"))
+            ),
+            target: "other user's p99 < 25 ms".into(),
+            limit: format!("the same user alone: p99 {alone:.1} ms"),
+            ratio: format!("p99 {:.1}x", p99 / alone),
+            met: Some(p99 < 25.0),
+            noise: percent(f.spread("p99_ms")),
+        });
+    }
     if let Some(f) = results.get("lag") {
         let (p50, p99, max) = (f.get("p50_ms"), f.get("p99_ms"), f.get("max_ms"));
         rows.push(Row {

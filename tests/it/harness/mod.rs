@@ -4,6 +4,7 @@ pub mod app;
 pub mod client;
 pub mod cluster;
 pub mod env;
+pub mod raw;
 pub mod scenario;
 pub mod ws;
 
