@@ -100,7 +100,7 @@ impl Application {
         .context("starting live delivery (subscriptions and key-value buckets)")?;
         let limits = Arc::new(http::rate_limit::RateLimits::new(&config.limits));
         let sessions = crate::live::SessionCaps::new(config.limits.max_sessions_per_user);
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             commands: Commands::new(log.clone(), config.limits()),
             log,
             db,
@@ -113,7 +113,7 @@ impl Application {
             limits,
             sessions,
             shutdown,
-        };
+        });
         Ok(Self { listener, state, embedded, database_url, live_tasks })
     }
 

@@ -36,7 +36,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
-pub use state::AppState;
+pub use state::{AppState, Shared};
 
 /// The routes and the OpenAPI document describing them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {

@@ -1,5 +1,9 @@
-//! What every handler can reach. Cheap to clone: everything inside is a handle.
+//! What every handler can reach. Cloned for every request by the router and each middleware,
+//! so it is one `Arc`: some handles inside (stream, key-value and object-store handles carry
+//! their stream's whole configuration) are deep copies, and cloning them per request cost a
+//! fifth of the server's CPU in the REST benchmark (see docs/benchmarks.md).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -14,8 +18,25 @@ use crate::event_log::EventLog;
 use crate::live::{Live, Presence, SessionCaps};
 use crate::projections::Progress;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The state itself, shared by every clone of `AppState`.
+pub struct Shared {
     pub log: EventLog,
     pub commands: Commands,
     pub db: PgPool,
@@ -35,4 +56,16 @@ pub struct AppState {
     pub sessions: SessionCaps,
     /// Cancelled when the server begins to shut down (long-lived sessions close on it).
     pub shutdown: CancellationToken,
+}
+
+impl FromRef<AppState> for Arc<Verifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<super::rate_limit::RateLimits> {
+    fn from_ref(state: &AppState) -> Self {
+        state.limits.clone()
+    }
 }
