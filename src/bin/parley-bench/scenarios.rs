@@ -9,7 +9,8 @@ pub const NOTES: &str = "\
 Scenarios not in the table did not run (see `--only`). Every scenario starts its own
 nats-server and PostgreSQL with their default durability (NATS's 2-minute sync interval,
 PostgreSQL's fsync on); `parley serve` runs as a separate release-built process, and the load
-generator shares the same 2 cores with all of them.
+generator shares the same 2 cores with all of them. Profiles of the slowest rows, and what was
+fixed after them: [profiling.md](profiling.md).
 ";
 
 fn repo() -> PathBuf {
