@@ -51,9 +51,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
         } else {
             let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::Invalid(vec![Invalid::new(field, strip_position(&inner.to_string()))])
+            let message = strip_position(&inner.to_string());
+            let message = strip_field_name(&message, &field).to_owned();
+            ApiError::Invalid(vec![Invalid::new(field, message)])
         }
     })
+}
+
+/// Our ids' own parse errors already start with the field's name (`user_id: must be ...`);
+/// the problem document names the field once.
+fn strip_field_name<'a>(message: &'a str, path: &str) -> &'a str {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let name = last.split('[').next().unwrap_or(last);
+    message.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(message)
 }
 
 /// serde_json appends " at line 1 column 42"; the field name says more.
@@ -158,5 +168,25 @@ mod tests {
         assert_eq!(fields[0].field, "items[1]");
         assert!(!fields[0].message.contains("line"), "{}", fields[0].message);
         assert!(matches!(parse_json::<Body>(b"{"), Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn an_id_error_names_its_field_once() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            user_id: crate::domain::UserId,
+            count: u32,
+        }
+        let Err(ApiError::Invalid(fields)) = parse_json::<Body>(br#"{"user_id": "", "count": 1}"#) else {
+            panic!("expected a field error");
+        };
+        assert_eq!(fields[0].field, "user_id");
+        assert!(fields[0].message.starts_with("must be"), "{}", fields[0].message);
+        // A serde message that merely has a colon keeps its words.
+        let Err(ApiError::Invalid(fields)) = parse_json::<Body>(br#"{"user_id": "a", "count": "x"}"#) else {
+            panic!("expected a field error");
+        };
+        assert!(fields[0].message.starts_with("invalid type: "), "{}", fields[0].message);
     }
 }
