@@ -31,29 +31,13 @@ async fn deeply_nested_json_is_refused_with_400_without_exhausting_the_stack() {
     let in_field = format!(r#"{{"conversation_id":"{id}","content":"hi","extra":{arrays}}}"#);
     let in_content = format!(r#"{{"conversation_id":"{id}","content":{objects}}}"#);
     for body in [arrays.clone(), objects.clone(), in_field, in_content] {
-        let response = app
-            .http
-            .post(app.url("/api/messages"))
-            .bearer_auth(&rita)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_raw("/api/messages", &rita, body).await;
         assert_eq!(response.status(), 400);
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
     let event = format!(r#"{{"type":"submitted","event_id":{arrays}}}"#);
     let ats = app.token("ats", Role::Service);
-    let response = app
-        .http
-        .post(app.url("/api/system/application-events"))
-        .bearer_auth(&ats)
-        .header("content-type", "application/json")
-        .body(event)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_raw("/api/system/application-events", &ats, event).await;
     assert_eq!(response.status(), 400);
     unharmed(&app, tip).await;
 }
@@ -66,15 +50,7 @@ async fn invalid_utf8_in_strings_paths_queries_and_headers_is_refused_as_a_clien
     let tip = app.state.log.last_seq().await.unwrap();
     // A lone surrogate escape is valid JSON syntax but no Unicode text.
     let lone = format!(r#"{{"conversation_id":"{id}","content":"\ud800 hi"}}"#);
-    let answer = app
-        .http
-        .post(app.url("/api/messages"))
-        .bearer_auth(&rita)
-        .header("content-type", "application/json")
-        .body(lone)
-        .send()
-        .await
-        .unwrap();
+    let answer = app.post_raw("/api/messages", &rita, lone).await;
     assert_eq!(answer.status(), 400);
     for path in [
         "/api/users/%FF%FE".to_owned(),

@@ -32,6 +32,24 @@ impl Server {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
+    /// POSTs `body` as it is, labelled JSON: for bodies a `Value` cannot hold (malformed,
+    /// not UTF-8, absurdly nested). The whole response, headers included.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Answer {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
