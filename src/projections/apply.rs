@@ -1,13 +1,13 @@
 //! Applies a batch of decoded events to the read models inside the caller's transaction.
-//! Runs of `message_sent` (the bulk of any busy log) go in a few set-based statements; every
-//! other event is applied on its own. Both paths give the same rows, so a batch boundary
+//! Runs of `message_sent`, `messages_read` and `message_delivered` (the bulk of any busy log)
+//! go in a few set-based statements; every other event is applied on its own. Both paths give the same rows, so a batch boundary
 //! never changes the outcome: live projection and rebuild agree row for row.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::{conversations, messages, reactions, users};
-use crate::domain::{Actor, ConversationEvent, ConversationId, Event};
+use crate::domain::{Actor, ConversationEvent, ConversationId, Event, UserId};
 
 /// An event as the projector sees it: decoded, with its place in the log.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,29 +56,79 @@ pub(super) struct SentMessage<'a> {
     pub event: &'a ConversationEvent,
 }
 
+/// A `messages_read` or `message_delivered` event, unpacked for the bulk update.
+pub(super) struct Receipt<'a> {
+    pub seq: u64,
+    pub conversation_id: ConversationId,
+    pub user_id: &'a UserId,
+    pub up_to_seq: u64,
+    /// A read receipt (moves the read marker and recounts unread); otherwise a delivery one.
+    pub read: bool,
+}
+
+/// A run of consecutive events applied with a few set-based statements: the messages sent
+/// first, then the receipts. That order gives the rows one-at-a-time application gives: a
+/// read receipt recounts its reader's unread messages from the messages table, so it sees
+/// the run's messages before it (as it would have), and those after it are counted either
+/// way because they come after its `up_to_seq` (which the rules keep below the receipt's
+/// own sequence; a receipt that breaks that is applied on its own).
+#[derive(Default)]
+struct Run<'a> {
+    sent: Vec<SentMessage<'a>>,
+    receipts: Vec<Receipt<'a>>,
+}
+
+impl<'a> Run<'a> {
+    /// Takes `recorded` into the run when it can be bulk-applied.
+    fn take(&mut self, recorded: &'a Recorded) -> bool {
+        let Event::Conversation(id, event) = &recorded.event else { return false };
+        let (user_id, up_to_seq, read) = match event {
+            ConversationEvent::MessageSent { .. } => {
+                self.sent.push(SentMessage {
+                    seq: recorded.seq,
+                    occurred_at: recorded.occurred_at,
+                    conversation_id: *id,
+                    event,
+                });
+                return true;
+            }
+            ConversationEvent::MessagesRead { reader_id, up_to_seq } => (reader_id, *up_to_seq, true),
+            ConversationEvent::MessageDelivered { recipient_id, up_to_seq } => {
+                (recipient_id, *up_to_seq, false)
+            }
+            _ => return false,
+        };
+        if up_to_seq >= recorded.seq {
+            return false;
+        }
+        self.receipts.push(Receipt { seq: recorded.seq, conversation_id: *id, user_id, up_to_seq, read });
+        true
+    }
+
+    async fn flush(&mut self, conn: &mut PgConnection) -> Result<()> {
+        if !self.sent.is_empty() {
+            messages::insert_sent(conn, &self.sent).await?;
+            self.sent.clear();
+        }
+        if !self.receipts.is_empty() {
+            conversations::receipts(conn, &self.receipts).await?;
+            self.receipts.clear();
+        }
+        Ok(())
+    }
+}
+
 /// Applies `events` in order.
 pub async fn apply_all(conn: &mut PgConnection, events: &[Recorded]) -> Result<()> {
-    let mut run: Vec<SentMessage<'_>> = Vec::new();
+    let mut run = Run::default();
     for recorded in events {
-        if let Event::Conversation(id, event @ ConversationEvent::MessageSent { .. }) = &recorded.event {
-            run.push(SentMessage {
-                seq: recorded.seq,
-                occurred_at: recorded.occurred_at,
-                conversation_id: *id,
-                event,
-            });
+        if run.take(recorded) {
             continue;
         }
-        if !run.is_empty() {
-            messages::insert_sent(conn, &run).await?;
-            run.clear();
-        }
+        run.flush(conn).await?;
         apply_one(conn, recorded).await?;
     }
-    if !run.is_empty() {
-        messages::insert_sent(conn, &run).await?;
-    }
-    Ok(())
+    run.flush(conn).await
 }
 
 /// Applies one event that is not part of a bulk run.

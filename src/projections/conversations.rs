@@ -3,7 +3,7 @@
 
 use sqlx::PgConnection;
 
-use super::apply::{ApplyError, Recorded, Result, seq};
+use super::apply::{ApplyError, Receipt, Recorded, Result, seq};
 use crate::domain::{ConversationEvent, ConversationId, Role, UserId};
 
 /// Every conversation event moves the conversation's `last_seq`.
@@ -134,6 +134,62 @@ pub async fn messages_read(
     .await?;
     if updated.rows_affected() == 0 {
         return Err(ApplyError::Invariant(format!("{reader} never took part in {id}")));
+    }
+    Ok(())
+}
+
+/// A run of read and delivery receipts in one statement: each (conversation, user) moves its
+/// markers to the furthest receipt of the run and, when one was a read, recounts its unread
+/// messages once (as `messages_read` does); every conversation's `last_seq` moves as `touch`
+/// moves it. A receipt naming someone who never took part fails the whole run.
+pub(super) async fn receipts(conn: &mut PgConnection, run: &[Receipt<'_>]) -> Result<()> {
+    let conversations: Vec<uuid::Uuid> = run.iter().map(|r| r.conversation_id.0).collect();
+    let users: Vec<&str> = run.iter().map(|r| r.user_id.as_str()).collect();
+    let up_to: Vec<i64> = run.iter().map(|r| seq(r.up_to_seq)).collect();
+    let seqs: Vec<i64> = run.iter().map(|r| seq(r.seq)).collect();
+    let reads: Vec<bool> = run.iter().map(|r| r.read).collect();
+    let counts = sqlx::query!(
+        r#"WITH input AS (
+               SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::int8[], $4::int8[], $5::bool[])
+                   AS t(conversation_id, user_id, up_to, seq, is_read)
+           ), marks AS (
+               SELECT conversation_id, user_id, max(up_to) FILTER (WHERE is_read) AS read_to,
+                      max(up_to) AS delivered_to
+               FROM input GROUP BY conversation_id, user_id
+           ), marked AS (
+               UPDATE participants p
+               SET last_read_seq = GREATEST(p.last_read_seq, m.read_to),
+                   last_delivered_seq = GREATEST(p.last_delivered_seq, m.delivered_to),
+                   unread_count = CASE
+                       WHEN m.read_to IS NULL THEN p.unread_count
+                       WHEN p.left_seq IS NOT NULL THEN 0
+                       ELSE (SELECT count(*) FROM messages msg
+                             WHERE msg.conversation_id = p.conversation_id
+                               AND msg.seq > GREATEST(p.last_read_seq, m.read_to) AND msg.seq > p.joined_seq
+                               AND NOT msg.deleted AND msg.sender_id IS DISTINCT FROM p.user_id)::int END
+               FROM marks m WHERE p.conversation_id = m.conversation_id AND p.user_id = m.user_id
+               RETURNING 1
+           ), touched AS (
+               UPDATE conversations c SET last_seq = GREATEST(c.last_seq, t.seq)
+               FROM (SELECT conversation_id, max(seq) AS seq FROM input GROUP BY conversation_id) t
+               WHERE c.conversation_id = t.conversation_id RETURNING 1
+           )
+           SELECT (SELECT count(*) FROM marked) AS "marked!", (SELECT count(*) FROM marks) AS "pairs!",
+                  (SELECT count(*) FROM touched) AS "touched!",
+                  (SELECT count(DISTINCT conversation_id) FROM input) AS "conversations!""#,
+        &conversations,
+        &users as &[&str],
+        &up_to,
+        &seqs,
+        &reads,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if counts.touched != counts.conversations {
+        return Err(ApplyError::Invariant("a receipt names a conversation that does not exist".into()));
+    }
+    if counts.marked != counts.pairs {
+        return Err(ApplyError::Invariant("a receipt names someone who never took part".into()));
     }
     Ok(())
 }

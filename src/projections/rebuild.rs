@@ -4,7 +4,8 @@
 //! to the log's tip, and renames the schemas; appliers resume on the new tables after the
 //! checkpoint. A rebuild reads the log once, in order, for all partitions (per-row order is
 //! the log's order either way) and leaves every partition's checkpoint at the same sequence;
-//! it is also how the partition count changes.
+//! it is also how the partition count changes. The full-text indexes are built once the rows
+//! are in, not row by row.
 
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,7 @@ pub async fn rebuild_with(
     };
     let partitions = partitions::check_range(partitions.unwrap_or(live_partitions))?;
     let mut conn = schema::fresh_schema(database_url, REBUILD_SCHEMA).await?;
+    let deferred = schema::drop_gin_indexes(&mut conn, REBUILD_SCHEMA).await?;
     partitions::write(&mut conn, partitions).await?;
     let mut events = 0;
     let mut last_seq = apply_from(log, &mut conn, 1, &mut |n| {
@@ -63,6 +65,7 @@ pub async fn rebuild_with(
         on_progress(events, total.max(events));
     })
     .await?;
+    schema::create_indexes(&mut conn, &deferred).await?;
     checkpoint::set_all(&mut conn, partitions, last_seq).await?;
     if swap {
         let lock = live_partitions.max(partitions);
@@ -74,6 +77,7 @@ pub async fn rebuild_with(
 }
 
 /// Applies every event from `from_seq` to the log's current tip; returns the checkpoint.
+/// Reading and decoding the next batch overlaps with committing this one.
 async fn apply_from(
     log: &EventLog,
     conn: &mut PgConnection,
@@ -81,22 +85,37 @@ async fn apply_from(
     counted: &mut dyn FnMut(u64),
 ) -> anyhow::Result<u64> {
     let mut reader = log.read(&[], from_seq, None).await?;
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+    let (batches, mut ready) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<Item>>>(2);
+    // Ends when the log is read, or when this function returns early and drops `ready`.
+    tokio::spawn(async move {
+        let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+        while let Some(raw) = reader.next().await {
+            match raw {
+                Ok(raw) => batch.push(to_item(&raw)),
+                Err(e) => {
+                    let _ = batches.send(Err(e.into())).await;
+                    return;
+                }
+            }
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if batches.send(Ok(full)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = batches.send(Ok(batch)).await;
+        }
+    });
     let mut applied = from_seq.saturating_sub(1);
     // The reader delivers every event from `from_seq` on, in order.
     let mut read_from = from_seq;
-    while let Some(raw) = reader.next().await {
-        batch.push(to_item(&raw?));
-        if batch.len() == BATCH {
-            applied = checkpoint::commit_items(conn, 0, &batch, read_from, false).await?;
-            counted(batch.len() as u64);
-            read_from = applied + 1;
-            batch.clear();
-        }
-    }
-    if !batch.is_empty() {
+    while let Some(batch) = ready.recv().await {
+        let batch = batch?;
         applied = checkpoint::commit_items(conn, 0, &batch, read_from, false).await?;
         counted(batch.len() as u64);
+        read_from = applied + 1;
     }
     Ok(applied)
 }

@@ -271,6 +271,84 @@ async fn an_undecodable_event_and_an_impossible_one_are_dead_lettered_and_later_
 }
 
 #[tokio::test]
+async fn receipts_among_messages_count_as_one_at_a_time_and_a_stranger_s_receipt_is_dead_lettered() {
+    use parley::domain::ConversationEvent as E;
+    let app = TestApp::spawn().await;
+    let rita = actor("rita", Role::Recruiter);
+    let conversation = ConversationId::new();
+    let Outcome::Appended { last_seq: created, .. } = exec(
+        &app,
+        &rita,
+        conversation,
+        create(
+            ConversationKind::Group,
+            &[("rita", Role::Recruiter), ("abe", Role::Applicant), ("cy", Role::Applicant)],
+        ),
+    )
+    .await
+    else {
+        panic!("not created")
+    };
+    let message = |from: &str| E::MessageSent {
+        message_id: parley::domain::MessageId::new(),
+        sender_id: user(from),
+        sender_role: Role::Applicant,
+        kind: parley::domain::MessageKind::Text,
+        content: format!("from {from}"),
+        reply_to: None,
+        attachments: vec![],
+        client_msg_id: None,
+    };
+    let (m1, m2) = (created + 1, created + 2);
+    // One append: the projector and a rebuild see these as one run of bulk-applied events.
+    app.append(
+        conversation,
+        &rita,
+        vec![
+            message("rita"),
+            message("abe"),
+            E::MessagesRead { reader_id: user("abe"), up_to_seq: m2 },
+            E::MessagesRead { reader_id: user("zed"), up_to_seq: m1 },
+            E::MessageDelivered { recipient_id: user("cy"), up_to_seq: m2 },
+            message("rita"),
+            E::MessagesRead { reader_id: user("cy"), up_to_seq: m1 },
+        ],
+    )
+    .await;
+    app.catch_up().await;
+
+    let letters: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, reason FROM parley.dead_letters ORDER BY seq")
+            .fetch_all(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].0, created as i64 + 4, "{letters:?}");
+    let rows: Vec<(String, i32, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, unread_count, last_read_seq, last_delivered_seq FROM parley.participants
+         WHERE conversation_id = $1 ORDER BY user_id",
+    )
+    .bind(conversation.0)
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    let (m1, m2) = (m1 as i64, m2 as i64);
+    assert_eq!(
+        rows,
+        vec![("abe".into(), 1, m2, m2), ("cy".into(), 2, m1, m2), ("rita".into(), 1, 0, 0)],
+        "abe read everything before the last message; cy read the first of three, was delivered two"
+    );
+    assert!(unread_mismatches(&app.state.db).await.is_empty());
+    // A rebuild applies the whole log as one batch: the same rows.
+    let url = app.env.database_url.clone();
+    rebuild::rebuild(&app.state.log, &url, false, |_, _| {}).await.unwrap();
+    assert_same(
+        &snapshot(&app.state.db, schema::SCHEMA).await,
+        &snapshot(&app.state.db, schema::REBUILD_SCHEMA).await,
+    );
+}
+
+#[tokio::test]
 async fn writers_can_wait_until_their_event_is_visible() {
     let app = TestApp::spawn().await;
     let rita = actor("rita", Role::Recruiter);
