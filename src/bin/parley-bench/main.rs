@@ -29,6 +29,11 @@ use clap::Parser;
 
 use report::{Figures, Row, Sample};
 
+// The allocator `parley` runs with: the append scenario measures the event log as the server
+// runs it, and the load generators, sharing the cores with the server, cost less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "parley-bench", about = "Measures Parley against the limits of this machine")]
 struct Args {
