@@ -181,7 +181,9 @@ async fn read<H: Handler>(
         heard = Instant::now();
         let answer = match message {
             Some(Ok(Message::Text(text))) => match client_frames::parse(&text) {
-                Ok(frame) => handler.handle(principal, frame).await,
+                // Boxed: a handler's future is large and lives only while a frame is handled;
+                // inline, every idle session would carry room for it.
+                Ok(frame) => Box::pin(handler.handle(principal, frame)).await,
                 Err(refused) => {
                     Some(error_frame(refused.code, &refused.message, refused.client_msg_id.as_deref()))
                 }
