@@ -82,11 +82,11 @@ impl EventLog {
         dedup_id: &str,
     ) -> Result<Appended, AppendError> {
         let started = Instant::now();
-        let encoded: Vec<Encoded> = envelopes.iter().map(wire::encode).collect();
-        let result = match encoded.as_slice() {
-            [] => return Err(AppendError::Rejected("nothing to append".into())),
-            [one] => self.append_one(scope, one, expect, dedup_id).await,
-            many => self.append_batch(scope, many, expect, dedup_id).await,
+        let mut encoded: Vec<Encoded> = envelopes.iter().map(wire::encode).collect();
+        let result = match encoded.len() {
+            0 => return Err(AppendError::Rejected("nothing to append".into())),
+            1 => self.append_one(scope, encoded.pop().expect("one event"), expect, dedup_id).await,
+            _ => self.append_batch(scope, encoded, expect, dedup_id).await,
         };
         metrics::histogram!("parley_append_seconds").record(started.elapsed().as_secs_f64());
         if result.is_err() {
@@ -98,30 +98,30 @@ impl EventLog {
     async fn append_one(
         &self,
         scope: &str,
-        event: &Encoded,
+        event: Encoded,
         expect: Expectation,
         dedup_id: &str,
     ) -> Result<Appended, AppendError> {
-        let mut headers = event.headers.clone();
+        let mut headers = event.headers;
         headers.insert("Nats-Msg-Id", dedup_id);
         expectation_headers(&mut headers, scope, expect);
-        let ack = self.request(&event.subject, headers, event.payload.clone()).await?;
+        let ack = self.request(&event.subject, headers, event.payload).await?;
         Ok(Appended { first_seq: ack.seq, last_seq: ack.seq, duplicate: ack.duplicate })
     }
 
     async fn append_batch(
         &self,
         scope: &str,
-        events: &[Encoded],
+        events: Vec<Encoded>,
         expect: Expectation,
         dedup_id: &str,
     ) -> Result<Appended, AppendError> {
         let batch_id = uuid::Uuid::now_v7().simple().to_string();
         let last = events.len();
         let mut ack = None;
-        for (index, event) in events.iter().enumerate() {
+        for (index, event) in events.into_iter().enumerate() {
             let position = index + 1;
-            let mut headers = event.headers.clone();
+            let mut headers = event.headers;
             headers.insert("Nats-Batch-Id", batch_id.as_str());
             headers.insert("Nats-Batch-Sequence", position.to_string().as_str());
             headers.insert("Nats-Msg-Id", format!("{dedup_id}#{position}").as_str());
@@ -131,7 +131,7 @@ impl EventLog {
             if position == last {
                 headers.insert("Nats-Batch-Commit", "1");
             }
-            ack = Some(self.request(&event.subject, headers, event.payload.clone()).await?);
+            ack = Some(self.request(&event.subject, headers, event.payload).await?);
         }
         let ack = ack.expect("a batch has at least two events");
         let count = ack.count.unwrap_or(last as u64);
