@@ -139,14 +139,19 @@ async fn main() -> anyhow::Result<()> {
     let sizes = if args.smoke { Sizes::smoke() } else { Sizes::full() };
     let runs = if args.smoke { 1 } else { args.runs.max(1) };
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let started = std::time::Instant::now();
     let results = scenarios::run_all(&sizes, runs, &wanted).await?;
+    let took = started.elapsed().as_secs();
     let rows: Vec<Row> = table::describe(&results);
     let table = report::render(&rows);
     println!("{table}");
     if let Some(path) = args.output {
         let text = format!(
-            "# Benchmarks\n\nLatest run of `scripts/bench` ({} run(s) per scenario; figures are medians).\n\n{}\n{}\n{}",
+            "# Benchmarks\n\nLatest run of `scripts/bench` ({} run(s) per scenario; figures are medians; the \
+             scenarios took {} min {} s).\n\n{}\n{}\n{}",
             runs,
+            took / 60,
+            took % 60,
             report::machine(),
             table,
             scenarios::NOTES

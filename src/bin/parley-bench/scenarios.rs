@@ -11,34 +11,48 @@ nats-server and PostgreSQL with their default durability (NATS's 2-minute sync i
 PostgreSQL's fsync on); `parley serve` runs as a separate release-built process, and the load
 generator shares the same 2 cores with all of them. Profiles of the slowest rows, and what was
 fixed after them: [profiling.md](profiling.md).
+
+The machine is shared and its noise shows most in the tails: a p99 can differ by several
+times between the three runs of one scenario (the noise column), so a p99 row within a few
+milliseconds of its target can read \"yes\" in one run of `scripts/bench` and \"no\" in the
+next. The projector row rebuilds a log of 200,000 messages three times; the history row's read
+models come from one rebuild of the 1,000,000-message log, whose rate the row shows.
 ";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Progress on stderr, each line with the seconds since the benchmark began.
+macro_rules! say {
+    ($started:expr, $($arg:tt)*) => {
+        eprintln!("[{:>4}s] {}", $started.elapsed().as_secs(), format!($($arg)*))
+    };
+}
+
 pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) -> anyhow::Result<Results> {
+    let started = std::time::Instant::now();
     let mut results = Results::new();
     if wanted("append") {
-        eprintln!("append: {} events, {runs} run(s)", sizes.append_events);
+        say!(started, "append: {} events, {runs} run(s)", sizes.append_events);
         let env = env::Env::start(&repo()).await?;
         results.insert("append", repeat(runs, || append::run(&env.log, sizes.append_events)).await?);
     }
     if wanted("rest") {
-        eprintln!("rest: {} clients for {:?}, {runs} run(s)", sizes.rest_clients, sizes.rest_duration);
+        say!(started, "rest: {} clients for {:?}, {runs} run(s)", sizes.rest_clients, sizes.rest_duration);
         let env = env::Env::start(&repo()).await?;
         let server = env.serve(&env::parley_binary()?, &[]).await?;
         let clients = rest::conversations(&server, sizes.rest_clients).await?;
         results.insert("rest", repeat(runs, || rest::run(&server, &clients, sizes.rest_duration)).await?);
     }
     if wanted("lag") {
-        eprintln!("lag: {}/s for {:?}, {runs} run(s)", sizes.lag_rate, sizes.lag_duration);
+        say!(started, "lag: {}/s for {:?}, {runs} run(s)", sizes.lag_rate, sizes.lag_duration);
         let env = env::Env::start(&repo()).await?;
         let _server = env.serve(&env::parley_binary()?, &[]).await?;
         results.insert("lag", repeat(runs, || lag::run(&env, sizes.lag_rate, sizes.lag_duration)).await?);
     }
     if wanted("ats") {
-        eprintln!("ats: {} events at {}/s, {runs} run(s)", sizes.ats_events, sizes.ats_rate);
+        say!(started, "ats: {} events at {}/s, {runs} run(s)", sizes.ats_events, sizes.ats_rate);
         let env = env::Env::start(&repo()).await?;
         let server = env.serve(&env::parley_binary()?, &[]).await?;
         results.insert(
@@ -50,7 +64,7 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
         );
     }
     if wanted("flood") {
-        eprintln!("flood: {} clients for {:?}, {runs} run(s)", sizes.flood_clients, sizes.flood_duration);
+        say!(started, "flood: {} clients for {:?}, {runs} run(s)", sizes.flood_clients, sizes.flood_duration);
         let env = env::Env::start(&repo()).await?;
         let server = env.serve(&env::parley_binary()?, flood::LIMIT_SETTINGS).await?;
         let pair = rest::conversations(&server, 2).await?;
@@ -60,16 +74,19 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
         );
     }
     if wanted("ws") {
-        eprintln!("ws: {} clients for {:?}, {runs} run(s)", sizes.ws_clients, sizes.ws_duration);
+        say!(started, "ws: {} clients for {:?}, {runs} run(s)", sizes.ws_clients, sizes.ws_duration);
         let env = env::Env::start(&repo()).await?;
         let server = env.serve(&env::parley_binary()?, &[]).await?;
         let clients = rest::conversations(&server, sizes.ws_clients).await?;
         results.insert("ws", repeat(runs, || ws::send(&server, &clients, sizes.ws_duration)).await?);
     }
     if wanted("delivery") {
-        eprintln!(
+        say!(
+            started,
             "delivery: {} users, {}/s for {:?}, {runs} run(s)",
-            sizes.delivery_users, sizes.delivery_rate, sizes.delivery_duration
+            sizes.delivery_users,
+            sizes.delivery_rate,
+            sizes.delivery_duration
         );
         let env = env::Env::start(&repo()).await?;
         let server = env.serve(&env::parley_binary()?, &[]).await?;
@@ -84,7 +101,7 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
         results.insert("delivery", figures);
     }
     if wanted("idle") {
-        eprintln!("idle: {} sessions, {runs} run(s)", sizes.idle_sessions);
+        say!(started, "idle: {} sessions, {runs} run(s)", sizes.idle_sessions);
         let mut samples = Vec::new();
         for _ in 0..runs {
             // A fresh server each run: memory is measured from its baseline.
@@ -95,16 +112,18 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
         results.insert("idle", super::report::Figures::from_runs(&samples));
     }
     if wanted("projector") {
-        eprintln!(
+        say!(
+            started,
             "projector: {} messages in {} conversations, rebuilt {runs} time(s)",
-            sizes.projector_messages, sizes.log_conversations
+            sizes.projector_messages,
+            sizes.log_conversations
         );
         let env = env::Env::start(&repo()).await?;
         let log = biglog::seed(&env, sizes.log_conversations, sizes.projector_messages).await?;
         results.insert("projector", repeat(runs, || biglog::projector(&env, &log)).await?);
     }
     if wanted("history") || wanted("replay") {
-        eprintln!("seeding {} messages in {} conversations", sizes.log_messages, sizes.log_conversations);
+        say!(started, "seeding {} messages in {} conversations", sizes.log_messages, sizes.log_conversations);
         let env = env::Env::start(&repo()).await?;
         let log = biglog::seed(&env, sizes.log_conversations, sizes.log_messages).await?;
         if wanted("replay") {
@@ -121,7 +140,8 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
         }
     }
     if wanted("partitions") {
-        eprintln!(
+        say!(
+            started,
             "partitions: a backlog of {} events with 1, 2 and 3 partitions, {runs} run(s)",
             sizes.partition_events
         );
@@ -135,5 +155,6 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
         }
         results.insert("partitions", figures);
     }
+    say!(started, "done");
     Ok(results)
 }
