@@ -190,8 +190,13 @@ async fn a_rebuild_reproduces_the_live_read_models_row_for_row() {
     assert_same(&live, &snapshot(&app.state.db, schema::REBUILD_SCHEMA).await);
 
     // Swapped in while the live projector runs, then more events: still exact.
+    let migrated = indexes(&app.state.db, schema::SCHEMA).await;
+    assert!(migrated.iter().any(|index| index.contains("USING gin")), "{migrated:#?}");
     let report = rebuild::rebuild(&app.state.log, &url, true, |_, _| {}).await.unwrap();
     assert_eq!(report.last_seq, app.state.log.last_seq().await.unwrap());
+    // The rebuild builds its full-text indexes after the rows: the swapped-in tables have
+    // every index the migrations create.
+    assert_eq!(indexes(&app.state.db, schema::SCHEMA).await, migrated);
     rich_history(&app).await;
     app.catch_up().await;
     rebuild::rebuild(&app.state.log, &url, false, |_, _| {}).await.unwrap();
@@ -199,6 +204,17 @@ async fn a_rebuild_reproduces_the_live_read_models_row_for_row() {
         &snapshot(&app.state.db, schema::SCHEMA).await,
         &snapshot(&app.state.db, schema::REBUILD_SCHEMA).await,
     );
+}
+
+/// Every index of the tables in `schema`, as definitions without the schema's name.
+async fn indexes(db: &sqlx::PgPool, schema: &str) -> Vec<String> {
+    let definitions: Vec<String> =
+        sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname")
+            .bind(schema)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    definitions.into_iter().map(|d| d.replace(&format!(" {schema}."), " ")).collect()
 }
 
 #[tokio::test]
