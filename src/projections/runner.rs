@@ -2,13 +2,12 @@
 //! instances (a PostgreSQL session lock per partition elects it; another instance takes over
 //! within seconds when it dies), consuming `PARLEY_EVENTS` through the partition's durable
 //! pull consumer, strictly in order, many events per transaction under load and one at a time
-//! when idle; the next batch is decoded while the current one commits. Every partition reads the whole log and applies the conversations hashed to it
+//! when idle. Every partition reads the whole log and applies the conversations hashed to it
 //! (`event_log::partition`); the others only move its checkpoint. `leadership` spreads the
 //! partitions over the instances.
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull::MessagesError;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use futures::StreamExt;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -156,43 +155,29 @@ impl Runner {
             .expires(Duration::from_secs(30))
             .messages()
             .await?;
-        // Decoding the next batch overlaps with committing this one.
-        let (decoded, mut batches) = tokio::sync::mpsc::channel(2);
-        let decoder =
-            tokio::spawn(decode(messages.ready_chunks(MAX_BATCH), decoded, self.partition, self.partitions));
-        let _decoder = AbortOnDrop(decoder);
+        let mut chunks = messages.ready_chunks(MAX_BATCH);
         // The consumer delivers every event from here on, in order.
         let mut read_from = checkpoint + 1;
-        let mut failed = None;
         loop {
-            if let Some(error) = failed.take() {
-                return Err(error);
-            }
-            let batch = tokio::select! {
-                batch = batches.recv() => batch,
+            let chunk = tokio::select! {
+                chunk = chunks.next() => chunk,
                 () = self.stop.cancelled() => return Ok(()),
             };
-            let (mut items, mut last) =
-                batch.ok_or_else(|| anyhow::anyhow!("the consumer's message stream ended"))??;
-            // What arrived while the last batch committed goes in this transaction too: one
-            // commit per chunk would make more, smaller transactions exactly under load.
-            while let Ok(queued) = batches.try_recv() {
-                match queued {
-                    Ok((more, newer)) => {
-                        items.extend(more);
-                        last = newer;
-                    }
-                    Err(error) => {
-                        failed = Some(error);
-                        break;
-                    }
-                }
+            let chunk = chunk.ok_or_else(|| anyhow::anyhow!("the consumer's message stream ended"))?;
+            let mut items = Vec::with_capacity(chunk.len());
+            let mut last = None;
+            for message in chunk {
+                let message = message?;
+                items.push(to_partition_item(&message, self.partition, self.partitions)?);
+                last = Some(message);
             }
             let next_from = items.last().map_or(read_from, |item| item.seq() + 1);
             let applied = self.commit_with_retry(items, read_from).await?;
             read_from = next_from;
-            // AckPolicy::All: acknowledges every event up to this one.
-            last.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(message) = last {
+                // AckPolicy::All: acknowledges every event up to this one.
+                message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             self.progress.observe(self.partition, applied);
         }
     }
@@ -248,43 +233,6 @@ impl Runner {
                 }
             }
         }
-    }
-}
-
-type Batch = anyhow::Result<(Vec<Item>, async_nats::jetstream::Message)>;
-
-/// Turns each chunk of consumer messages into a batch of items with the message to acknowledge
-/// it by, until the messages end, a message cannot be read, or nobody takes the batches.
-async fn decode(
-    mut chunks: impl futures::Stream<Item = Vec<Result<async_nats::jetstream::Message, MessagesError>>> + Unpin,
-    batches: tokio::sync::mpsc::Sender<Batch>,
-    partition: u32,
-    partitions: u32,
-) {
-    while let Some(chunk) = chunks.next().await {
-        let batch = (|| {
-            let mut items = Vec::with_capacity(chunk.len());
-            let mut last = None;
-            for message in chunk {
-                let message = message?;
-                items.push(to_partition_item(&message, partition, partitions)?);
-                last = Some(message);
-            }
-            Ok((items, last.ok_or_else(|| anyhow::anyhow!("an empty chunk of messages"))?))
-        })();
-        let failed = batch.is_err();
-        if batches.send(batch).await.is_err() || failed {
-            return;
-        }
-    }
-}
-
-/// Stops a task when its owner is done with it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
