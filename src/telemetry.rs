@@ -4,9 +4,13 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default `info` level.
+/// What is logged when `RUST_LOG` is unset: `info`, but PostgreSQL's notices ("schema already
+/// exists, skipping", which every start and rebuild provokes) only from `warn` up.
+pub const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
+
+/// Installs the global subscriber. `RUST_LOG` overrides [`DEFAULT_FILTER`].
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),
