@@ -488,8 +488,9 @@ test('two people chat in the web client, and a server restart loses and doubles 
     assert.ok(!(await andy.locator('.sidebar').isVisible()));
     await andy.screenshot({ path: path.join(artifacts, 'applicant-phone-conversation.png') });
     await andy.getByRole('button', { name: 'Back to conversations' }).click();
-    assert.ok(await andy.locator('.sidebar').isVisible());
-    assert.ok(!(await andy.locator('#conversation').isVisible()));
+    // The panes switch after the click's handler runs: wait for it (isVisible does not wait).
+    await andy.locator('.sidebar').waitFor({ state: 'visible', timeout: 5000 });
+    await andy.locator('#conversation').waitFor({ state: 'hidden', timeout: 5000 });
     await andy.screenshot({ path: path.join(artifacts, 'applicant-phone-list.png') });
     // Keyboard: Tab reaches a conversation, Enter opens it.
     await andy.locator('#conversations button').first().focus();
