@@ -17,6 +17,11 @@
 //!    republish on), and the backup is deleted: the last copy of the erased events.
 //! 5. The attachments the erased messages referenced, and no kept message does, are deleted.
 //!
+//! `PARLEY_EVENTS_BY_PARTITION`, the projectors' copy of the log, is deleted first (it would
+//! copy the rebuilt stream a second time: the server sources a recreated stream from its
+//! start) and created again at the end, when the server copies the rebuilt log into it; the
+//! projectors find their places in it by `PARLEY_EVENTS` sequence, which did not change.
+//!
 //! A run that stops half-way is resumed by running it again: the backup tells where it was.
 
 use std::collections::{HashSet, VecDeque};
@@ -30,7 +35,7 @@ use futures::StreamExt;
 
 use super::RawEvent;
 use super::streams::{StreamSetupError, definitions};
-use super::subjects::{ATTACHMENTS_BUCKET, EVENTS_STREAM};
+use super::subjects::{ATTACHMENTS_BUCKET, EVENTS_STREAM, PARTITIONS_STREAM};
 use crate::domain::{AttachmentId, ConversationEvent, ConversationId, Envelope, Event};
 
 /// The mirror that holds the log while it is rebuilt.
@@ -80,6 +85,17 @@ pub async fn erase_conversation(
         .into_iter()
         .find(|c| c.name == EVENTS_STREAM)
         .ok_or_else(|| EraseError::Check(format!("streams/ defines no {EVENTS_STREAM}")))?;
+    let copy_definition = definitions(replicas)?
+        .into_iter()
+        .find(|c| c.name == PARTITIONS_STREAM)
+        .ok_or_else(|| EraseError::Check(format!("streams/ defines no {PARTITIONS_STREAM}")))?;
+    match js.delete_stream(PARTITIONS_STREAM).await {
+        Ok(_) => {}
+        Err(e)
+            if matches!(e.kind(), jetstream::context::DeleteStreamErrorKind::JetStream(ref api)
+                if api.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) => {}
+        Err(e) => return Err(nats(e)),
+    }
     let backup = prepare_backup(js, replicas).await?;
     let state = backup.cached_info().state.clone();
     let mut building = wanted.clone();
@@ -101,6 +117,7 @@ pub async fn erase_conversation(
         )));
     }
     js.delete_stream(BACKUP_STREAM).await.map_err(nats)?;
+    js.create_stream(copy_definition).await.map_err(nats)?;
     let bucket = js.get_object_store(ATTACHMENTS_BUCKET).await.map_err(nats)?;
     for id in &erasure.erased_attachments {
         match bucket.delete(id.to_string()).await {

@@ -4,6 +4,7 @@
 //! when the law requires it (`erase`).
 
 pub mod append;
+pub mod by_partition;
 pub mod erase;
 pub mod keyvalue;
 pub mod partition;

@@ -1,27 +1,39 @@
-//! Which projector partition an event belongs to: the conversation id token of its subject,
-//! hashed exactly as nats-server's `{{partition(n,1)}}` subject-mapping function hashes it
-//! (32-bit FNV-1a of the token, modulo `n`; `tests/it/scale.rs` checks against a server), so
-//! the assignment is NATS's deterministic subject-token partitioning. The stored subjects stay
-//! as they are (they are persisted names); each partition's projector reads the whole log and
-//! applies its own conversations, so its checkpoint means "every event up to here that is
-//! mine is applied" and the smallest checkpoint is a watermark for all read models.
+//! Which projector partition an event belongs to. The server does the partitioning:
+//! `PARLEY_EVENTS_BY_PARTITION` sources `PARLEY_EVENTS` and prefixes each event's subject with
+//! its bucket, NATS's deterministic subject-token partitioning of the conversation id
+//! (`{{partition(24,1)}}`: 32-bit FNV-1a of the token, modulo 24; `tests/it/scale.rs` checks
+//! this module against the server). User events are few and all go to bucket 0. Partition `k`
+//! of `n` owns the buckets `b` with `b % n == k`, so its durable consumer filters on them and
+//! receives only its own events: projection work divides between partitions instead of every
+//! partition reading the whole log.
+//!
+//! The partition counts a deployment may use divide 24, so every partition owns as many
+//! buckets as any other, and `(h % 24) % n == h % n`: a conversation keeps the partition it had
+//! when partitions were hashed modulo `n` directly.
 //!
 //! Every row of the read models is keyed by one conversation (conversations, participants,
 //! messages, reactions, attachments) or by one user (profiles), so a partition owns whole
-//! rows: per-row order holds however many partitions there are. User events are few and
-//! all go to partition 0.
+//! rows: per-row order holds however many partitions there are.
 
 use crate::domain::ConversationId;
 
+/// The buckets of the partitioned copy: `{{partition(24,1)}}` in its stream definition.
+pub const BUCKETS: u32 = 24;
 /// The most projector partitions a deployment may have; each has a durable consumer named in
-/// `subjects::DURABLE_CONSUMERS` (and denied to analysts in nats.conf).
+/// `subjects::DURABLE_CONSUMERS`.
 pub const MAX_PARTITIONS: u32 = 8;
+/// The partition counts a deployment may use: those up to `MAX_PARTITIONS` that divide
+/// `BUCKETS`.
+pub const COUNTS: [u32; 6] = [1, 2, 3, 4, 6, 8];
+
+/// The subject prefix of the partitioned copy.
+const PREFIX: &str = "parley.part.";
 
 /// The partition of a stored event's subject among `partitions`; subjects that are not a
 /// conversation's (user events, anything unreadable) belong to partition 0.
 pub fn of_subject(subject: &str, partitions: u32) -> u32 {
     match subject.strip_prefix("parley.conv.").and_then(|rest| rest.split('.').next()) {
-        Some(token) if partitions > 1 => of_token(token, partitions),
+        Some(token) if partitions > 1 => bucket_of_token(token) % partitions,
         _ => 0,
     }
 }
@@ -31,11 +43,47 @@ pub fn of_conversation(id: &ConversationId, partitions: u32) -> u32 {
     if partitions <= 1 {
         return 0;
     }
-    of_token(&id.to_string(), partitions)
+    bucket_of_token(&id.to_string()) % partitions
 }
 
-fn of_token(token: &str, partitions: u32) -> u32 {
-    fnv1a32(token.as_bytes()) % partitions
+/// The bucket the partitioned copy files a conversation's events under.
+pub fn bucket_of_conversation(id: &ConversationId) -> u32 {
+    bucket_of_token(&id.to_string())
+}
+
+fn bucket_of_token(token: &str) -> u32 {
+    fnv1a32(token.as_bytes()) % BUCKETS
+}
+
+/// The subjects of the partitioned copy that `partition` of `partitions` consumes.
+pub fn filters(partition: u32, partitions: u32) -> Vec<String> {
+    if partitions <= 1 {
+        return vec![format!("{PREFIX}>")];
+    }
+    (0..BUCKETS).filter(|b| b % partitions == partition).map(|b| format!("{PREFIX}{b}.>")).collect()
+}
+
+/// Every copied event of one conversation (what an erasure purges).
+pub fn conversation_filter(id: &ConversationId) -> String {
+    format!("{PREFIX}{}.conv.{id}.*", bucket_of_conversation(id))
+}
+
+/// The `PARLEY_EVENTS` subject of an event of the partitioned copy.
+pub fn original_subject(copied: &str) -> Option<String> {
+    let (bucket, original) = copied.strip_prefix(PREFIX)?.split_once('.')?;
+    bucket.parse::<u32>().ok().filter(|b| *b < BUCKETS)?;
+    Some(format!("parley.{original}"))
+}
+
+/// The `PARLEY_EVENTS` sequence of an event of the partitioned copy, from the header the
+/// server adds when it sources one: `Nats-Stream-Source: PARLEY_EVENTS <seq> <filters> ...`.
+pub fn original_seq(headers: Option<&async_nats::HeaderMap>) -> Option<u64> {
+    let source = headers?.get("Nats-Stream-Source")?.as_str();
+    let mut fields = source.split(' ');
+    let stream = fields.next()?;
+    // A source in another account or domain is named `stream:hash`.
+    (stream.split(':').next() == Some(super::subjects::EVENTS_STREAM)).then_some(())?;
+    fields.next()?.parse().ok()
 }
 
 /// 32-bit FNV-1a, as Go's `hash/fnv.New32a`.
@@ -76,5 +124,69 @@ mod tests {
             seen[p as usize] += 1;
         }
         assert!(seen.iter().all(|n| *n > 50), "uneven spread {seen:?}");
+    }
+
+    #[test]
+    fn the_allowed_counts_are_the_divisors_of_the_buckets_up_to_the_most() {
+        let divisors: Vec<u32> = (1..=MAX_PARTITIONS).filter(|n| BUCKETS.is_multiple_of(*n)).collect();
+        assert_eq!(COUNTS.to_vec(), divisors);
+    }
+
+    #[test]
+    fn the_partitions_of_a_count_own_every_bucket_once_and_equally() {
+        for n in COUNTS {
+            let mut owners = vec![Vec::new(); BUCKETS as usize];
+            for p in 0..n {
+                let filters = filters(p, n);
+                if n > 1 {
+                    assert_eq!(filters.len() as u32, BUCKETS / n, "partition {p} of {n}");
+                }
+                for filter in filters {
+                    match filter.strip_prefix(PREFIX).and_then(|f| f.strip_suffix(".>")) {
+                        Some(bucket) => owners[bucket.parse::<usize>().unwrap()].push(p),
+                        None => owners.iter_mut().for_each(|o| o.push(p)),
+                    }
+                }
+            }
+            assert!(owners.iter().all(|o| o.len() == 1), "{n} partitions: {owners:?}");
+        }
+    }
+
+    #[test]
+    fn a_conversation_s_bucket_decides_its_partition_and_the_count_s_old_hash_is_kept() {
+        for _ in 0..200 {
+            let id = ConversationId::new();
+            let hash = fnv1a32(id.to_string().as_bytes());
+            for n in COUNTS {
+                let p = of_conversation(&id, n);
+                assert_eq!(p, hash % n, "the partition a direct hash gave");
+                let subject = format!("parley.part.{}.conv.{id}.message_sent", bucket_of_conversation(&id));
+                assert!(filters(p, n).iter().any(|f| subject.starts_with(f.trim_end_matches('>'))));
+            }
+        }
+    }
+
+    #[test]
+    fn a_copied_event_names_its_original_subject_and_sequence() {
+        let original = |copied: &str| original_subject(copied);
+        assert_eq!(
+            original("parley.part.17.conv.abc.message_sent").as_deref(),
+            Some("parley.conv.abc.message_sent")
+        );
+        assert_eq!(
+            original("parley.part.0.user.bob.user_profile_updated").as_deref(),
+            Some("parley.user.bob.user_profile_updated")
+        );
+        assert_eq!(original_subject("parley.part.24.conv.abc.message_sent"), None);
+        assert_eq!(original_subject("parley.conv.abc.message_sent"), None);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(
+            "Nats-Stream-Source",
+            "PARLEY_EVENTS 4711 parley.conv.*.*\u{c}parley.user.*.* dest parley.conv.abc.message_sent p6a7oOH6",
+        );
+        assert_eq!(original_seq(Some(&headers)), Some(4711));
+        headers.insert("Nats-Stream-Source", "OTHER 4711 x y z");
+        assert_eq!(original_seq(Some(&headers)), None);
+        assert_eq!(original_seq(None), None);
     }
 }

@@ -105,7 +105,7 @@ impl Reader {
     }
 }
 
-fn time_from_nanos(nanos: i128) -> DateTime<Utc> {
+pub(super) fn time_from_nanos(nanos: i128) -> DateTime<Utc> {
     let secs = nanos.div_euclid(1_000_000_000) as i64;
     let sub = nanos.rem_euclid(1_000_000_000) as u32;
     DateTime::from_timestamp(secs, sub).unwrap_or_default()

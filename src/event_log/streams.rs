@@ -7,6 +7,8 @@ use async_nats::jetstream::{self, stream};
 /// The definitions, compiled in so a deployed binary needs no files beside it.
 pub const DEFINITIONS: &[(&str, &str)] = &[
     ("PARLEY_EVENTS", include_str!("../../streams/PARLEY_EVENTS.json")),
+    // Sources PARLEY_EVENTS, so it comes after it.
+    ("PARLEY_EVENTS_BY_PARTITION", include_str!("../../streams/PARLEY_EVENTS_BY_PARTITION.json")),
     ("PARLEY_SIGNALS", include_str!("../../streams/PARLEY_SIGNALS.json")),
     ("ATS_EVENTS", include_str!("../../streams/ATS_EVENTS.json")),
     ("ATS_DEAD_LETTERS", include_str!("../../streams/ATS_DEAD_LETTERS.json")),

@@ -14,6 +14,8 @@
 use crate::domain::{ConversationId, Event, UserId};
 
 pub const EVENTS_STREAM: &str = "PARLEY_EVENTS";
+/// `PARLEY_EVENTS` as the server sources it, filed by projector bucket (`partition`).
+pub const PARTITIONS_STREAM: &str = "PARLEY_EVENTS_BY_PARTITION";
 pub const SIGNALS_STREAM: &str = "PARLEY_SIGNALS";
 pub const ATS_STREAM: &str = "ATS_EVENTS";
 pub const ATS_DEAD_LETTERS_STREAM: &str = "ATS_DEAD_LETTERS";
@@ -46,16 +48,17 @@ pub fn ats_application(application_id: &str, change: &str) -> String {
 /// one. nats.conf denies the analyst user creating, changing and pulling from each by name
 /// (NATS permissions match whole subject tokens, so `projector_*` cannot be denied as a
 /// pattern); `tests/it/nats_accounts.rs` checks that every one listed here is denied there.
-/// One projector consumer per partition, up to `partition::MAX_PARTITIONS`.
+/// One projector consumer per partition, up to `partition::MAX_PARTITIONS`, on the
+/// partitioned copy (which the analyst cannot reach at all).
 pub const DURABLE_CONSUMERS: &[(&str, &str)] = &[
-    (EVENTS_STREAM, "projector_read_models_p0"),
-    (EVENTS_STREAM, "projector_read_models_p1"),
-    (EVENTS_STREAM, "projector_read_models_p2"),
-    (EVENTS_STREAM, "projector_read_models_p3"),
-    (EVENTS_STREAM, "projector_read_models_p4"),
-    (EVENTS_STREAM, "projector_read_models_p5"),
-    (EVENTS_STREAM, "projector_read_models_p6"),
-    (EVENTS_STREAM, "projector_read_models_p7"),
+    (PARTITIONS_STREAM, "projector_read_models_p0"),
+    (PARTITIONS_STREAM, "projector_read_models_p1"),
+    (PARTITIONS_STREAM, "projector_read_models_p2"),
+    (PARTITIONS_STREAM, "projector_read_models_p3"),
+    (PARTITIONS_STREAM, "projector_read_models_p4"),
+    (PARTITIONS_STREAM, "projector_read_models_p5"),
+    (PARTITIONS_STREAM, "projector_read_models_p6"),
+    (PARTITIONS_STREAM, "projector_read_models_p7"),
     (ATS_STREAM, "ats_applications"),
 ];
 

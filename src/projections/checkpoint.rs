@@ -17,24 +17,14 @@ pub const CHANNEL: &str = "parley_projection";
 #[allow(clippy::large_enum_variant, reason = "nearly every item is an event: boxing would allocate for each")]
 pub enum Item {
     Event(Recorded),
-    DeadLetter {
-        seq: u64,
-        subject: String,
-        event_type: Option<String>,
-        reason: String,
-    },
-    /// An event of another partition: it only moves this partition's checkpoint, which thus
-    /// says how far the partition has read the log, not only where its last own event was.
-    Elsewhere {
-        seq: u64,
-    },
+    DeadLetter { seq: u64, subject: String, event_type: Option<String>, reason: String },
 }
 
 impl Item {
     pub fn seq(&self) -> u64 {
         match self {
             Item::Event(recorded) => recorded.seq,
-            Item::DeadLetter { seq, .. } | Item::Elsewhere { seq } => *seq,
+            Item::DeadLetter { seq, .. } => *seq,
         }
     }
 }
@@ -120,9 +110,9 @@ pub async fn set_all(conn: &mut PgConnection, partitions: u32, last: u64) -> Res
 
 /// Applies `items` (in sequence order) inside the caller's transaction and returns the new
 /// checkpoint. Items at or before the checkpoint are skipped. `read_from` is where the reader
-/// began this batch: it delivered every event of the log from there on, so a sequence missing
-/// after it is not in the log (an erasure leaves such gaps), while one missing before it was
-/// never read.
+/// began this batch: it delivered every event of the partition from there on, so a sequence
+/// missing after it is another partition's or not in the log (an erasure leaves such gaps),
+/// while one missing before it was never read.
 pub async fn apply_batch(
     conn: &mut PgConnection,
     partition: i32,
@@ -143,12 +133,21 @@ pub async fn apply_batch(
             Item::DeadLetter { seq, subject, event_type, reason } => {
                 dead_letter(conn, *seq, subject, event_type.as_deref(), reason).await?;
             }
-            Item::Elsewhere { .. } => {}
         }
     }
     apply::apply_all(conn, &events).await?;
     let last = fresh.last().map(|item| item.seq()).expect("fresh is not empty");
-    // Moving the checkpoint and announcing it (delivered at commit) in one round trip.
+    move_to(conn, partition, last, notify).await?;
+    Ok(last)
+}
+
+/// Moves the checkpoint and announces it (delivered at commit), in one round trip.
+async fn move_to(
+    conn: &mut PgConnection,
+    partition: i32,
+    last: u64,
+    notify: bool,
+) -> Result<(), sqlx::Error> {
     let channel = if notify { Some(CHANNEL) } else { None };
     let payload = format!("{PROJECTION}:{partition}:{last}");
     sqlx::query!(
@@ -163,7 +162,23 @@ pub async fn apply_batch(
     )
     .fetch_all(&mut *conn)
     .await?;
-    Ok(last)
+    Ok(())
+}
+
+/// Moves a partition's checkpoint to `to` when that is ahead of it, for a partition that has
+/// applied every event of its own up to `to` (the others are not its to apply), and announces
+/// it. Returns the checkpoint.
+pub async fn advance(conn: &mut PgConnection, partition: i32, to: u64) -> Result<u64, sqlx::Error> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    let checkpoint = lock(&mut tx, partition).await?;
+    if to <= checkpoint {
+        tx.commit().await?;
+        return Ok(checkpoint);
+    }
+    move_to(&mut tx, partition, to, true).await?;
+    tx.commit().await?;
+    Ok(to)
 }
 
 /// Commits `items` in one transaction (a savepoint when the caller already holds one); when

@@ -6,11 +6,13 @@
 use sqlx::PgConnection;
 
 use super::checkpoint::PROJECTION;
-use crate::event_log::partition::MAX_PARTITIONS;
+use crate::event_log::partition::COUNTS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PartitionsError {
-    #[error("the projector partition count must be between 1 and {MAX_PARTITIONS}, is {0}")]
+    #[error(
+        "the projector partition count must be one of 1, 2, 3, 4, 6 or 8 (a divisor of the 24 buckets), is {0}"
+    )]
     OutOfRange(u32),
     #[error(
         "the read models are built with {stored} projector partition(s), but this instance is configured \
@@ -23,10 +25,7 @@ pub enum PartitionsError {
 }
 
 pub fn check_range(partitions: u32) -> Result<u32, PartitionsError> {
-    match partitions {
-        1..=MAX_PARTITIONS => Ok(partitions),
-        other => Err(PartitionsError::OutOfRange(other)),
-    }
+    if COUNTS.contains(&partitions) { Ok(partitions) } else { Err(PartitionsError::OutOfRange(partitions)) }
 }
 
 /// The stored count, if any. Read models built before partitions existed have none: they were

@@ -1,7 +1,9 @@
 //! How far the read models are: each partition's checkpoint, whichever instance applied it.
 //! The local projectors report directly; other instances' checkpoints arrive by PostgreSQL
-//! `NOTIFY`; a slow poll covers lost notifications. Every partition reads the whole log, so
-//! the smallest checkpoint is a watermark below which every read model is complete.
+//! `NOTIFY`; a slow poll covers lost notifications. A partition moves its checkpoint over the
+//! other partitions' events once it has applied all of its own up to there
+//! (`runner::Runner::advance`), so the smallest checkpoint is a watermark below which every
+//! read model is complete.
 //! `wait_for_conversation` is the read-your-writes primitive of write endpoints: it waits for
 //! the one partition that applies the conversation's events.
 

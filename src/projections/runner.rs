@@ -2,8 +2,10 @@
 //! instances (a PostgreSQL session lock per partition elects it; another instance takes over
 //! within seconds when it dies), consuming `PARLEY_EVENTS` through the partition's durable
 //! pull consumer, strictly in order, many events per transaction under load and one at a time
-//! when idle. Every partition reads the whole log and applies the conversations hashed to it
-//! (`event_log::partition`); the others only move its checkpoint. `leadership` spreads the
+//! when idle. Each partition's consumer reads only its own events, from the copy of the log
+//! the server files by bucket (`event_log::by_partition`); when it has applied all of them it
+//! moves its checkpoint over the other partitions' events too (`Runner::advance`), so the
+//! smallest checkpoint is a watermark for every read model. `leadership` spreads the
 //! partitions over the instances.
 
 use std::time::Duration;
@@ -22,6 +24,9 @@ use crate::event_log::{EventLog, RawEvent, partition, subjects};
 /// Most events applied in one transaction.
 pub const MAX_BATCH: usize = 2_000;
 const LEADER_RETRY: Duration = Duration::from_secs(2);
+/// How often a partition checks whether it may move its checkpoint over other partitions'
+/// events (`Runner::advance`).
+const IDLE_ADVANCE: Duration = Duration::from_millis(50);
 
 pub struct Runner {
     pub log: EventLog,
@@ -57,19 +62,9 @@ pub fn to_item(raw: &RawEvent) -> Item {
     }
 }
 
-/// The item `partition` makes of a message of its consumer: the event itself when it is the
-/// partition's, otherwise only its place in the log (nothing copied or decoded: every
-/// partition reads the whole log, so skipping must be cheap).
-fn to_partition_item(
-    message: &async_nats::jetstream::Message,
-    partition: u32,
-    partitions: u32,
-) -> anyhow::Result<Item> {
-    if partition::of_subject(&message.subject, partitions) == partition {
-        return Ok(to_item(&RawEvent::from_consumer(message)?));
-    }
-    let info = message.info().map_err(|e| anyhow::anyhow!("a consumer message without its sequence: {e}"))?;
-    Ok(Item::Elsewhere { seq: info.stream_sequence })
+/// The item a message of the partition's consumer becomes.
+fn to_partition_item(message: &async_nats::jetstream::Message) -> anyhow::Result<Item> {
+    Ok(to_item(&RawEvent::from_partition_copy(message)?))
 }
 
 impl Runner {
@@ -141,13 +136,13 @@ impl Runner {
     }
 
     async fn consume(&self) -> anyhow::Result<()> {
-        let checkpoint = {
+        let mut checkpoint = {
             let mut conn = self.db.acquire().await?;
             super::partitions::settle(&mut conn, self.partitions).await?;
             checkpoint::read(&mut conn, self.partition as i32).await?
         };
         self.progress.observe(self.partition, checkpoint);
-        let consumer = self.recreate_consumer(checkpoint).await?;
+        let mut consumer = self.recreate_consumer(checkpoint).await?;
         let messages = consumer
             .stream()
             .max_messages_per_batch(MAX_BATCH)
@@ -156,46 +151,88 @@ impl Runner {
             .messages()
             .await?;
         let mut chunks = messages.ready_chunks(MAX_BATCH);
-        // The consumer delivers every event from here on, in order.
+        // The consumer delivers every event of this partition from here on, in order.
         let mut read_from = checkpoint + 1;
+        let mut idle = tokio::time::interval(IDLE_ADVANCE);
+        idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let chunk = tokio::select! {
                 chunk = chunks.next() => chunk,
+                _ = idle.tick() => {
+                    checkpoint = self.advance(&mut consumer, checkpoint).await?;
+                    continue;
+                }
                 () = self.stop.cancelled() => return Ok(()),
             };
             let chunk = chunk.ok_or_else(|| anyhow::anyhow!("the consumer's message stream ended"))?;
             let mut items = Vec::with_capacity(chunk.len());
             let mut last = None;
+            let batch_from = read_from;
             for message in chunk {
                 let message = message?;
-                items.push(to_partition_item(&message, self.partition, self.partitions)?);
+                let item = to_partition_item(&message)?;
+                // Only events after the last one read: a start found on a lagging replica,
+                // or a copy sourced twice, delivers some again.
+                if item.seq() >= read_from {
+                    read_from = item.seq() + 1;
+                    items.push(item);
+                }
                 last = Some(message);
             }
-            let next_from = items.last().map_or(read_from, |item| item.seq() + 1);
-            let applied = self.commit_with_retry(items, read_from).await?;
-            read_from = next_from;
+            if !items.is_empty() {
+                checkpoint = self.commit_with_retry(items, batch_from).await?;
+            }
             if let Some(message) = last {
                 // AckPolicy::All: acknowledges every event up to this one.
                 message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             }
-            self.progress.observe(self.partition, applied);
+            self.progress.observe(self.partition, checkpoint);
         }
     }
 
+    /// Moves the checkpoint over the other partitions' events once this partition has applied
+    /// all of its own that the copy holds, so that the smallest checkpoint stays a watermark
+    /// for every read model. In this order: first how far the copy reaches, then that the
+    /// consumer has nothing left to deliver and nothing unacknowledged (acknowledged means
+    /// committed), so every event of this partition up to there is applied.
+    async fn advance(&self, consumer: &mut PullConsumer, checkpoint: u64) -> anyhow::Result<u64> {
+        let reached = self.log.partition_copy_reached().await?;
+        if reached <= checkpoint {
+            return Ok(checkpoint);
+        }
+        let info = consumer.info().await?;
+        if info.num_pending > 0 || info.num_ack_pending > 0 {
+            return Ok(checkpoint);
+        }
+        let mut conn = self.db.acquire().await?;
+        let moved = checkpoint::advance(&mut conn, self.partition as i32, reached).await?;
+        self.progress.observe(self.partition, moved);
+        Ok(moved)
+    }
+
     async fn recreate_consumer(&self, checkpoint: u64) -> anyhow::Result<PullConsumer> {
-        let stream = self.log.jetstream().get_stream(subjects::EVENTS_STREAM).await?;
+        let js = self.log.jetstream();
         let name = consumer_name(self.partition);
+        // Earlier versions consumed PARLEY_EVENTS itself.
+        if let Ok(events) = js.get_stream_no_info(subjects::EVENTS_STREAM).await {
+            let _ = events.delete_consumer(&name).await;
+        }
+        let stream = js.get_stream(subjects::PARTITIONS_STREAM).await?;
         // The checkpoint in PostgreSQL is the truth: the consumer always starts right after it.
         let _ = stream.delete_consumer(&name).await;
-        let deliver_policy = match checkpoint {
-            0 => DeliverPolicy::All,
-            seq => DeliverPolicy::ByStartSequence { start_sequence: seq + 1 },
+        let start_sequence = self.log.partition_copy_start(checkpoint).await?;
+        let mut filters = partition::filters(self.partition, self.partitions);
+        let (filter_subject, filter_subjects) = match filters.len() {
+            1 => (filters.remove(0), Vec::new()),
+            _ => (String::new(), filters),
         };
         let consumer = stream
             .create_consumer(pull::Config {
                 durable_name: Some(name),
                 description: Some(format!("Parley read-model projector, partition {}", self.partition)),
-                deliver_policy,
+                deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+                filter_subject,
+                filter_subjects,
                 ack_policy: AckPolicy::All,
                 ack_wait: Duration::from_secs(60),
                 max_ack_pending: 100_000,
@@ -217,9 +254,8 @@ impl Runner {
             };
             match result {
                 Ok(applied) => {
-                    let own = items.iter().filter(|item| !matches!(item, Item::Elsewhere { .. })).count();
                     metrics::counter!("parley_projector_events_total", "projection" => PROJECTION)
-                        .increment(own as u64);
+                        .increment(items.len() as u64);
                     return Ok(applied);
                 }
                 Err(gap @ BatchError::Gap { .. }) => return Err(gap.into()),

@@ -3,7 +3,7 @@
 //! bytes, the stream's denials come back, and the rebuilt read models know nothing of it.
 
 use parley::domain::{ConversationId, Role};
-use parley::event_log::{EventLog, RawEvent, erase, subjects};
+use parley::event_log::{EventLog, RawEvent, erase, partition, subjects};
 use parley::projections::rebuild;
 use serde_json::json;
 
@@ -14,6 +14,30 @@ async fn all_events(log: &EventLog) -> Vec<RawEvent> {
     let mut events = Vec::new();
     while let Some(event) = reader.next().await {
         events.push(event.unwrap());
+    }
+    events
+}
+
+/// The events of PARLEY_EVENTS_BY_PARTITION, as (original sequence, original subject), once it
+/// holds `expected` of them.
+async fn partition_copy(js: &async_nats::jetstream::Context, expected: usize) -> Vec<(u64, String)> {
+    let mut copy = js.get_stream(subjects::PARTITIONS_STREAM).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let state = loop {
+        let state = copy.info().await.unwrap().state.clone();
+        if state.messages as usize >= expected || tokio::time::Instant::now() > deadline {
+            break state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let mut events = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        if let Ok(stored) = copy.get_raw_message(seq).await {
+            events.push((
+                partition::original_seq(Some(&stored.headers)).unwrap(),
+                partition::original_subject(&stored.subject).unwrap(),
+            ));
+        }
     }
     events
 }
@@ -83,6 +107,9 @@ async fn erasing_a_conversation_removes_its_events_and_files_and_keeps_every_oth
     assert!(bucket.get(upload["id"].as_str().unwrap()).await.is_err(), "the file is gone");
     // The denial holds again: nobody purges the rebuilt stream by accident.
     assert!(stream.purge().filter(format!("parley.conv.{b}.*")).await.is_err());
+    // The projectors' copy was made again from the rebuilt log: the kept events, in order.
+    let wanted: Vec<(u64, String)> = after.iter().map(|e| (e.seq, e.subject.clone())).collect();
+    assert_eq!(partition_copy(js, wanted.len()).await, wanted);
 
     rebuild::rebuild(&log, &env.database_url, true, |_, _| {}).await.unwrap();
     let app = TestApp::spawn_in(env).await;

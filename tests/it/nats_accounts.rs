@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt;
 use parley::domain::ConversationId;
 use parley::embedded::NatsServer;
 use parley::event_log::{EventLog, streams, subjects};
@@ -216,49 +215,69 @@ async fn the_analyst_user_can_neither_publish_nor_delete_nor_purge() {
 async fn the_analyst_user_can_neither_pull_from_nor_change_a_durable_consumer_of_parley() {
     let nats = start().await;
     let log = parley_log(&nats).await;
-    let events = log.jetstream().get_stream(subjects::EVENTS_STREAM).await.unwrap();
+    // The projectors' consumers live on the partitioned copy, which the analyst cannot reach.
+    let copy = log.jetstream().get_stream(subjects::PARTITIONS_STREAM).await.unwrap();
     let durable =
         pull::Config { durable_name: Some("projector_read_models_p0".into()), ..Default::default() };
-    events.create_consumer(durable.clone()).await.unwrap();
+    copy.create_consumer(durable.clone()).await.unwrap();
     let conv = ConversationId::new();
     for n in 1..=3 {
         append(&log, conv, "rita", read_by("abe", n)).await;
     }
 
     let (analyst, mut errors) = connect(&nats, "analyst", "_INBOX_replay").await;
-    let stream = short_timeout(&analyst).get_stream_no_info(subjects::EVENTS_STREAM).await.unwrap();
-    let consumer: jetstream::consumer::PullConsumer =
-        stream.get_consumer("projector_read_models_p0").await.unwrap();
-    let mut batch =
-        consumer.fetch().max_messages(3).expires(Duration::from_millis(500)).messages().await.unwrap();
-    refused(&mut errors, "$JS.API.CONSUMER.MSG.NEXT.PARLEY_EVENTS.projector_read_models_p0").await;
-    let stolen = tokio::time::timeout(Duration::from_secs(2), batch.next()).await;
-    assert!(!matches!(stolen, Ok(Some(Ok(_)))), "the analyst received an event");
-
-    let changed = pull::Config { max_deliver: 1, ..durable };
-    assert!(stream.create_consumer(changed).await.is_err());
-    refused(&mut errors, "$JS.API.CONSUMER.CREATE.PARLEY_EVENTS.projector_read_models_p0").await;
+    let copy_name = subjects::PARTITIONS_STREAM;
+    for subject in [
+        format!("$JS.API.STREAM.INFO.{copy_name}"),
+        format!("$JS.API.CONSUMER.INFO.{copy_name}.projector_read_models_p0"),
+        format!("$JS.API.CONSUMER.CREATE.{copy_name}.projector_read_models_p0"),
+        format!("$JS.API.CONSUMER.CREATE.{copy_name}.projector_read_models_p0.parley.>"),
+        format!("$JS.API.CONSUMER.CREATE.{copy_name}.mine"),
+        format!("$JS.API.CONSUMER.MSG.NEXT.{copy_name}.projector_read_models_p0"),
+    ] {
+        analyst.publish(subject.clone(), r#"{"batch":3}"#.into()).await.unwrap();
+        refused(&mut errors, &subject).await;
+    }
+    let js = short_timeout(&analyst);
+    let stream = js.get_stream_no_info(copy_name).await.unwrap();
+    assert!(stream.create_consumer(pull::Config { max_deliver: 1, ..durable }).await.is_err());
 
     let mut ours: jetstream::consumer::PullConsumer =
-        events.get_consumer("projector_read_models_p0").await.unwrap();
-    let info = ours.info().await.unwrap();
+        copy.get_consumer("projector_read_models_p0").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let info = loop {
+        let info = ours.info().await.unwrap().clone();
+        if info.num_pending == 3 || tokio::time::Instant::now() > deadline {
+            break info;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(info.delivered.stream_sequence, 0, "nothing was delivered");
     assert_eq!(info.num_pending, 3);
     assert_ne!(info.config.max_deliver, 1, "the configuration is unchanged");
 }
 
 #[test]
-fn every_durable_consumer_of_parley_is_denied_to_the_analyst_in_nats_conf() {
+fn every_durable_consumer_of_parley_is_out_of_the_analyst_s_reach_in_nats_conf() {
     let conf = repo_file("nats.conf");
+    let analyst = &conf[conf.find("user: analyst").expect("nats.conf has an analyst user")..];
     for (stream, name) in subjects::DURABLE_CONSUMERS {
-        for subject in [
-            format!("\"$JS.API.CONSUMER.CREATE.{stream}.{name}\""),
-            format!("\"$JS.API.CONSUMER.CREATE.{stream}.{name}.>\""),
-            format!("\"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}\""),
-        ] {
+        if [subjects::EVENTS_STREAM, subjects::ATS_STREAM].contains(stream) {
+            // Streams the analyst reads: each durable consumer is denied by name.
+            for subject in [
+                format!("\"$JS.API.CONSUMER.CREATE.{stream}.{name}\""),
+                format!("\"$JS.API.CONSUMER.CREATE.{stream}.{name}.>\""),
+                format!("\"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}\""),
+            ] {
+                assert!(
+                    analyst.contains(&subject),
+                    "nats.conf must deny the analyst {subject} (see DURABLE_CONSUMERS)"
+                );
+            }
+        } else {
             assert!(
-                conf.contains(&subject),
-                "nats.conf must deny the analyst {subject} (see DURABLE_CONSUMERS)"
+                !analyst.contains(&format!(".{stream}")),
+                "nats.conf must not let the analyst reach {stream}"
             );
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parley::config::Config;
 use parley::domain::{ConversationId, Role};
-use parley::event_log::partition;
+use parley::event_log::{partition, subjects};
 use parley::projections::{rebuild, schema};
 use serde_json::json;
 use sqlx::Connection;
@@ -59,6 +59,43 @@ async fn three_partitions_on_two_instances_build_exactly_what_a_rebuild_builds()
         &snapshot(&app.state.db, schema::REBUILD_SCHEMA).await,
     );
     drop(peer);
+}
+
+#[tokio::test]
+async fn each_partition_is_delivered_its_own_events_only_and_still_reaches_the_tip() {
+    let app = TestApp::spawn_with(TestEnv::start().await, three).await;
+    let mut conversations = Vec::new();
+    for _ in 0..3 {
+        conversations.extend(rich_history(&app).await);
+    }
+    app.catch_up().await;
+    // How many events of the log each partition owns.
+    let mut owned = [0u64; 3];
+    let tip = app.state.log.last_seq().await.unwrap();
+    let mut reader = app.state.log.read(&[], 1, None).await.unwrap();
+    while let Some(raw) = reader.next().await {
+        owned[partition::of_subject(&raw.unwrap().subject, 3) as usize] += 1;
+    }
+    assert!(owned.iter().all(|n| *n > 0), "every partition owns events: {owned:?}");
+    let copy = app.state.log.jetstream().get_stream(subjects::PARTITIONS_STREAM).await.unwrap();
+    for (p, own) in owned.iter().enumerate() {
+        // Created once at start, before any event: what it delivered is what it was given.
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+            copy.get_consumer(&format!("projector_read_models_p{p}")).await.unwrap();
+        let info = consumer.info().await.unwrap();
+        assert_eq!(info.delivered.consumer_sequence, *own, "partition {p} was delivered only its own");
+        assert_eq!(info.num_ack_pending, 0);
+    }
+    // A partition whose last event is older than the tip still moved its checkpoint there.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while checkpoints(&app.state.db).await != vec![(0, tip as i64), (1, tip as i64), (2, tip as i64)] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?} did not reach {tip}",
+            checkpoints(&app.state.db).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

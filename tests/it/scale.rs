@@ -247,31 +247,39 @@ async fn the_stream_leader_and_an_instance_die_under_load_and_nothing_is_lost_do
 
 #[tokio::test]
 async fn partitions_are_assigned_as_nats_subject_mapping_partitions_them() {
-    // A stream whose subject transform is NATS's own deterministic partitioning.
+    // The server files PARLEY_EVENTS by bucket into PARLEY_EVENTS_BY_PARTITION, as
+    // streams/ defines it; `partition` must agree with it conversation by conversation.
     let env = TestEnv::start().await;
     let client = async_nats::connect(env.nats_url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let mut stream = js
-        .create_stream(async_nats::jetstream::stream::Config {
-            name: "PARTITION_CHECK".into(),
-            subjects: vec!["check.*.*".into()],
-            subject_transform: Some(async_nats::jetstream::stream::SubjectTransform {
-                source: "check.*.*".into(),
-                destination: "checked.{{partition(3,1)}}.{{wildcard(1)}}.{{wildcard(2)}}".into(),
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let ids: Vec<ConversationId> = (0..60).map(|_| ConversationId::new()).collect();
+    parley::event_log::streams::apply(&js, 1).await.unwrap();
+    let ids: Vec<ConversationId> = (0..96).map(|_| ConversationId::new()).collect();
     for id in &ids {
-        js.publish(format!("check.{id}.message_sent"), "x".into()).await.unwrap().await.unwrap();
+        js.publish(subjects::conversation(id, "message_sent"), "x".into()).await.unwrap().await.unwrap();
     }
-    assert_eq!(stream.info().await.unwrap().state.messages, ids.len() as u64);
+    js.publish("parley.user.abe.user_profile_updated", "x".into()).await.unwrap().await.unwrap();
+    let mut copy = js.get_stream(subjects::PARTITIONS_STREAM).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while copy.info().await.unwrap().state.messages < ids.len() as u64 + 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the server did not copy every event");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut buckets = std::collections::BTreeSet::new();
     for (i, id) in ids.iter().enumerate() {
-        let stored = stream.get_raw_message(i as u64 + 1).await.unwrap();
-        let expected = partition::of_conversation(id, 3);
-        assert_eq!(stored.subject.as_str(), format!("checked.{expected}.{id}.message_sent"));
-        assert_eq!(partition::of_subject(&format!("parley.conv.{id}.message_sent"), 3), expected);
+        let stored = copy.get_raw_message(i as u64 + 1).await.unwrap();
+        let bucket = partition::bucket_of_conversation(id);
+        buckets.insert(bucket);
+        assert_eq!(stored.subject.as_str(), format!("parley.part.{bucket}.conv.{id}.message_sent"));
+        assert_eq!(partition::original_seq(Some(&stored.headers)), Some(i as u64 + 1));
+        assert_eq!(
+            partition::original_subject(&stored.subject).unwrap(),
+            subjects::conversation(id, "message_sent")
+        );
+        for n in partition::COUNTS {
+            assert_eq!(partition::of_conversation(id, n), bucket % n, "{n} partitions");
+        }
     }
+    assert!(buckets.len() > 12, "conversations spread over the buckets: {buckets:?}");
+    let user = copy.get_raw_message(ids.len() as u64 + 1).await.unwrap();
+    assert_eq!(user.subject.as_str(), "parley.part.0.user.abe.user_profile_updated");
 }
