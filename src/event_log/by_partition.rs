@@ -41,10 +41,6 @@ impl RawEvent {
 }
 
 impl EventLog {
-    async fn partition_copy(&self) -> Result<Stream, ReadError> {
-        self.js.get_stream(PARTITIONS_STREAM).await.map_err(read_error)
-    }
-
     /// The `PARLEY_EVENTS` sequence of the copy's message at or after `copy_seq`, if any.
     async fn original_at(stream: &Stream, copy_seq: u64) -> Result<Option<(u64, u64)>, ReadError> {
         match stream.direct_get_next_for_subject(">", Some(copy_seq)).await {
@@ -64,7 +60,7 @@ impl EventLog {
     /// it holds none yet. Found by bisection with direct gets, which any replica answers; one
     /// that lags only makes the start earlier, and a reader skips what it already has.
     pub async fn partition_copy_start(&self, after: u64) -> Result<u64, ReadError> {
-        let mut stream = self.partition_copy().await?;
+        let mut stream = self.js.get_stream(PARTITIONS_STREAM).await.map_err(read_error)?;
         let state = stream.info().await.map_err(read_error)?.state.clone();
         if state.messages == 0 {
             return Ok(state.last_sequence + 1);
@@ -85,7 +81,8 @@ impl EventLog {
     /// The `PARLEY_EVENTS` sequence of the copy's last event (0 when empty): the copy holds
     /// every event up to it.
     pub async fn partition_copy_reached(&self) -> Result<u64, ReadError> {
-        let stream = self.partition_copy().await?;
+        // One request per call: an idle partition asks every 50 ms.
+        let stream = self.js.get_stream_no_info(PARTITIONS_STREAM).await.map_err(read_error)?;
         match stream.direct_get_last_for_subject(">").await {
             Ok(message) => partition::original_seq(Some(&message.headers)).ok_or_else(|| {
                 ReadError(format!("{PARTITIONS_STREAM} {} names no original sequence", message.sequence))
