@@ -169,7 +169,10 @@ async fn the_stream_leader_and_an_instance_die_under_load_and_nothing_is_lost_do
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before_faults = app.state.log.last_seq().await.unwrap();
     let js = app.state.log.jetstream().clone();
-    let leader = cluster.stream_leader(&js, subjects::EVENTS_STREAM).await;
+    // The node that leads the log and the projectors' copy of it dies.
+    let leader = cluster
+        .lead_together(app.state.log.client(), &js, subjects::PARTITIONS_STREAM, subjects::EVENTS_STREAM)
+        .await;
     cluster.nodes[leader].kill().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     doomed.kill().expect("killing an instance");
@@ -185,6 +188,7 @@ async fn the_stream_leader_and_an_instance_die_under_load_and_nothing_is_lost_do
     }
     let new_leader = cluster.stream_leader(&js, subjects::EVENTS_STREAM).await;
     assert_ne!(new_leader, leader, "another node leads the stream");
+    assert_ne!(cluster.stream_leader(&js, subjects::PARTITIONS_STREAM).await, leader, "and the copy");
     tokio::time::sleep(Duration::from_secs(4)).await;
     stop.store(true, Ordering::Relaxed);
     let mut acked: HashMap<String, u64> = HashMap::new();

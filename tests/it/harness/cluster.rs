@@ -76,4 +76,27 @@ impl NatsCluster {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+
+    /// Moves the leadership of `stream` (by asking its leader to step down until the election
+    /// lands there) to the node that leads `with`, and returns that node: killing it then
+    /// kills both leaders at once.
+    pub async fn lead_together(
+        &self,
+        client: &async_nats::Client,
+        js: &async_nats::jetstream::Context,
+        stream: &str,
+        with: &str,
+    ) -> usize {
+        for stepdowns in 0..30 {
+            let target = self.stream_leader(js, with).await;
+            if self.stream_leader(js, stream).await == target {
+                eprintln!("{stream} and {with} led by {} after {stepdowns} step-down(s)", self.names[target]);
+                return target;
+            }
+            let subject = format!("$JS.API.STREAM.LEADER.STEPDOWN.{stream}");
+            let _ = client.request(subject, "".into()).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("{stream} never came to be led by the node that leads {with}");
+    }
 }
