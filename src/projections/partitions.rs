@@ -11,7 +11,8 @@ use crate::event_log::partition::COUNTS;
 #[derive(Debug, thiserror::Error)]
 pub enum PartitionsError {
     #[error(
-        "the projector partition count must be one of 1, 2, 3, 4, 6 or 8 (a divisor of the 24 buckets), is {0}"
+        "the projector partition count must be 1, 2, 3, 4, 6 or 8 (a divisor of the 24 buckets), is {0}; \
+         read models built with another count are rebuilt with `parley projections rebuild --partitions N`"
     )]
     OutOfRange(u32),
     #[error(
@@ -82,4 +83,23 @@ pub async fn write(conn: &mut PgConnection, partitions: u32) -> Result<(), sqlx:
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_counts_that_divide_the_buckets_are_accepted() {
+        for n in COUNTS {
+            assert_eq!(check_range(n).unwrap(), n);
+        }
+        for n in [0, 5, 7, 9, 12, 24] {
+            let message = check_range(n).unwrap_err().to_string();
+            assert!(
+                message.contains("1, 2, 3, 4, 6 or 8") && message.contains(&format!("is {n};")),
+                "{message}"
+            );
+        }
+    }
 }
