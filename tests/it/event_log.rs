@@ -208,3 +208,32 @@ async fn the_events_stream_refuses_deletes_and_purges() {
     assert!(stream.purge().await.is_err());
     assert_eq!(log.last_seq().await.unwrap(), appended.last_seq);
 }
+
+#[tokio::test]
+async fn a_projector_finds_its_start_in_the_partitioned_copy_by_original_sequence() {
+    let env = TestEnv::start().await;
+    let log = log_for(&env).await;
+    let js = log.jetstream();
+    // A copy that began at the log's 8th event: its sequence k holds the log's k + 7.
+    js.delete_stream(subjects::PARTITIONS_STREAM).await.unwrap();
+    let conv = ConversationId::new();
+    let scope = subjects::conversation_filter(&conv);
+    for n in 1..=20u64 {
+        let event = if n == 1 { created() } else { read(n) };
+        log.append(&scope, &[envelope(conv, event)], Expectation::Any, &format!("e{n}")).await.unwrap();
+    }
+    let mut copy =
+        streams::definitions(1).unwrap().into_iter().find(|c| c.name == subjects::PARTITIONS_STREAM).unwrap();
+    copy.sources.as_mut().unwrap()[0].start_sequence = Some(8);
+    let mut stream = js.create_stream(copy).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stream.info().await.unwrap().state.messages < 13 {
+        assert!(tokio::time::Instant::now() < deadline, "the copy was not filled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(log.partition_copy_reached().await.unwrap(), 20);
+    for after in 0..=25u64 {
+        let expected = (after + 1).saturating_sub(7).clamp(1, 14);
+        assert_eq!(log.partition_copy_start(after).await.unwrap(), expected, "the start after {after}");
+    }
+}
