@@ -65,12 +65,18 @@ pub async fn run(
     fault: Fault,
     cycles: usize,
     clients: usize,
+    partitions: u32,
 ) -> anyhow::Result<Outcome> {
     let mut env = Env::start(repo).await?;
     // Parley reaches NATS through a proxy that can be severed.
     let proxy = Proxy::start(format!("127.0.0.1:{}", env.nats.port())).await?;
     let nats_url = format!("nats://127.0.0.1:{}", proxy.port);
-    let timeouts = [("PARLEY_PUBLISH_TIMEOUT", "2s"), ("PARLEY_WRITE_WAIT", "1s")];
+    let partitions = partitions.to_string();
+    let timeouts = [
+        ("PARLEY_PUBLISH_TIMEOUT", "2s"),
+        ("PARLEY_WRITE_WAIT", "1s"),
+        ("PARLEY_PROJECTOR_PARTITIONS", partitions.as_str()),
+    ];
     let mut server = env.serve_with_nats(binary, &nats_url, &timeouts).await?;
     let workload = Workload::start(&server.base, clients).await?;
     let mut recoveries = Vec::with_capacity(cycles);

@@ -30,6 +30,9 @@ struct Args {
     /// Concurrent clients sending during the faults.
     #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// Projector partitions of the `parley serve` under test (PARLEY_PROJECTOR_PARTITIONS).
+    #[arg(long, default_value_t = 1)]
+    partitions: u32,
     /// Only these faults (comma-separated keys: kill-nats, kill-postgres, kill-serve,
     /// pause-nats, pause-postgres, cut-network).
     #[arg(long, value_delimiter = ',')]
@@ -55,8 +58,8 @@ async fn main() -> anyhow::Result<()> {
         if !args.only.is_empty() && !args.only.iter().any(|k| k == fault.key()) {
             continue;
         }
-        eprintln!("{}: {} cycle(s)", fault.name(), args.cycles);
-        let outcome = faults::run(&repo, &binary, fault, args.cycles, args.clients).await?;
+        eprintln!("{}: {} cycle(s), {} projector partition(s)", fault.name(), args.cycles, args.partitions);
+        let outcome = faults::run(&repo, &binary, fault, args.cycles, args.clients, args.partitions).await?;
         let mean = outcome.recoveries.iter().map(|d| d.as_secs_f64()).sum::<f64>()
             / outcome.recoveries.len().max(1) as f64;
         let max = outcome.recoveries.iter().map(|d| d.as_secs_f64()).fold(0.0, f64::max);
