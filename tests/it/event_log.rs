@@ -237,3 +237,28 @@ async fn a_projector_finds_its_start_in_the_partitioned_copy_by_original_sequenc
         assert_eq!(log.partition_copy_start(after).await.unwrap(), expected, "the start after {after}");
     }
 }
+
+#[tokio::test]
+async fn the_partitioned_copy_takes_the_largest_event_the_log_takes() {
+    let env = TestEnv::start().await;
+    let log = log_for(&env).await;
+    let js = log.jetstream();
+    let mut events = js.get_stream(subjects::EVENTS_STREAM).await.unwrap();
+    let largest = events.info().await.unwrap().config.max_message_size as usize;
+    let conv = ConversationId::new();
+    // The largest the log stores, with a header as every event has; then a small one.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Parley-Event-Type", "message_sent");
+    let payload = vec![b'x'; largest - 64];
+    js.publish_with_headers(subjects::conversation(&conv, "message_sent"), headers, payload.into())
+        .await
+        .unwrap()
+        .await
+        .expect("the log stores it");
+    js.publish(subjects::conversation(&conv, "message_sent"), "small".into()).await.unwrap().await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while log.partition_copy_reached().await.unwrap() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the copy stopped at the large event");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
