@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use parley::config::{ProjectionsAction, ProjectionsArgs};
-use parley::event_log::EventLog;
+use parley::event_log::{EventLog, subjects};
 use parley::projections::{self, rebuild, schema};
 use parley::startup::{connect_nats, connect_postgres};
 
@@ -22,8 +22,12 @@ pub async fn run(args: ProjectionsArgs) -> anyhow::Result<()> {
                 if json {
                     println!("{}", serde_json::to_string(&status)?);
                 } else {
+                    let copied = match status.copied_up_to {
+                        Some(seq) => format!("copied by partition up to {seq}"),
+                        None => format!("{} missing: restart an instance", subjects::PARTITIONS_STREAM),
+                    };
                     println!(
-                        "{} partition {}: checkpoint {}, stream tip {}, lag {} events, {} dead letters",
+                        "{} partition {}: checkpoint {}, stream tip {}, lag {} events, {} dead letters, {copied}",
                         status.projection,
                         status.partition,
                         status.checkpoint,

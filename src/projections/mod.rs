@@ -86,6 +86,9 @@ pub struct Status {
     pub stream_tip: u64,
     pub lag: u64,
     pub dead_letters: i64,
+    /// The last `PARLEY_EVENTS` sequence the partitioned copy holds (`None`: the copy is
+    /// missing); below the tip for long, the server has stopped sourcing it.
+    pub copied_up_to: Option<u64>,
 }
 
 pub async fn status(log: &EventLog, db: &PgPool) -> anyhow::Result<Vec<Status>> {
@@ -94,6 +97,7 @@ pub async fn status(log: &EventLog, db: &PgPool) -> anyhow::Result<Vec<Status>> 
     let checkpoints = checkpoint::read_all(&mut conn).await?;
     let dead_letters = checkpoint::dead_letter_count(&mut conn).await?;
     let stream_tip = log.last_seq().await?;
+    let copied_up_to = log.partition_copy_reached().await.ok();
     Ok((0..partitions)
         .map(|partition| {
             let checkpoint = checkpoints.iter().find(|(p, _)| *p == partition).map_or(0, |(_, seq)| *seq);
@@ -104,6 +108,7 @@ pub async fn status(log: &EventLog, db: &PgPool) -> anyhow::Result<Vec<Status>> 
                 stream_tip,
                 lag: stream_tip.saturating_sub(checkpoint),
                 dead_letters,
+                copied_up_to,
             }
         })
         .collect())

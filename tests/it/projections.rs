@@ -284,6 +284,7 @@ async fn an_undecodable_event_and_an_impossible_one_are_dead_lettered_and_later_
     assert_eq!(applied, 1);
     let status = parley::projections::status(&app.state.log, &app.state.db).await.unwrap();
     assert_eq!((status[0].dead_letters, status[0].lag), (2, 0));
+    assert_eq!(status[0].copied_up_to, Some(last_seq), "the copy reaches the tip");
 }
 
 #[tokio::test]
