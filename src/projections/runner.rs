@@ -221,17 +221,12 @@ impl Runner {
         // The checkpoint in PostgreSQL is the truth: the consumer always starts right after it.
         let _ = stream.delete_consumer(&name).await;
         let start_sequence = self.log.partition_copy_start(checkpoint).await?;
-        let mut filters = partition::filters(self.partition, self.partitions);
-        let (filter_subject, filter_subjects) = match filters.len() {
-            1 => (filters.remove(0), Vec::new()),
-            _ => (String::new(), filters),
-        };
+        let filter_subjects = partition::filters(self.partition, self.partitions);
         let consumer = stream
             .create_consumer(pull::Config {
                 durable_name: Some(name),
                 description: Some(format!("Parley read-model projector, partition {}", self.partition)),
                 deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
-                filter_subject,
                 filter_subjects,
                 ack_policy: AckPolicy::All,
                 ack_wait: Duration::from_secs(60),
