@@ -159,7 +159,12 @@ impl Runner {
             let chunk = tokio::select! {
                 chunk = chunks.next() => chunk,
                 _ = idle.tick() => {
-                    checkpoint = self.advance(&mut consumer, checkpoint).await?;
+                    // Only a watermark: a failure waits for the next tick (the consumer itself
+                    // reports NATS outages, each batch PostgreSQL's).
+                    match self.advance(&mut consumer, checkpoint).await {
+                        Ok(moved) => checkpoint = moved,
+                        Err(e) => tracing::debug!(error = format!("{e:#}"), "checkpoint not advanced"),
+                    }
                     continue;
                 }
                 () = self.stop.cancelled() => return Ok(()),
