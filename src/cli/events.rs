@@ -8,7 +8,7 @@ use anyhow::Context;
 use parley::config::{EventsAction, EventsArgs};
 use parley::domain::ConversationId;
 use parley::event_log::{EventLog, erase, subjects};
-use parley::projections::{rebuild, schema};
+use parley::projections::{leadership, rebuild, schema};
 use parley::startup::{connect_nats, connect_postgres};
 
 pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
@@ -32,6 +32,14 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
+            let db = connect_postgres(&database_url, timeout).await?;
+            schema::migrate(&db).await.context("applying the read-model migrations")?;
+            let running = leadership::running_instances(&mut *db.acquire().await?).await?;
+            anyhow::ensure!(
+                running == 0,
+                "{running} `parley serve` instance(s) use this database: stop every one before erasing \
+                 (an instance would append to the log, and re-create its copy, while they are rebuilt)"
+            );
             let erasure = erase::erase_conversation(log.jetstream(), &id, args.stream_replicas).await?;
             println!(
                 "erased {} events and {} attachments of conversation {id}; {} events kept at their sequences (last {})",
@@ -40,8 +48,6 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
                 erasure.kept_events,
                 erasure.last_seq
             );
-            let db = connect_postgres(&database_url, timeout).await?;
-            schema::migrate(&db).await.context("applying the read-model migrations")?;
             let report = rebuild::rebuild(&log, &database_url, true, |_, _| {}).await?;
             println!("read models rebuilt up to sequence {} and swapped in", report.last_seq);
         }

@@ -88,6 +88,34 @@ pub async fn apply(js: &jetstream::Context, replicas: usize) -> Result<Vec<Appli
     Ok(applied)
 }
 
+/// The projectors' copy of the log, created again from its definition when it is missing (it
+/// is derived: the server sources it again), with as many replicas as `PARLEY_EVENTS` has.
+pub async fn partition_copy(js: &jetstream::Context) -> Result<stream::Stream, StreamSetupError> {
+    use super::subjects::{EVENTS_STREAM, PARTITIONS_STREAM};
+    let apply_err =
+        |e: &dyn std::fmt::Display| StreamSetupError::Apply(PARTITIONS_STREAM.to_owned(), e.to_string());
+    match js.get_stream(PARTITIONS_STREAM).await {
+        Ok(copy) => Ok(copy),
+        Err(e)
+            if matches!(e.kind(), jetstream::context::GetStreamErrorKind::JetStream(ref api)
+            if api.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+        {
+            let mut events = js.get_stream(EVENTS_STREAM).await.map_err(|e| apply_err(&e))?;
+            let replicas = events.info().await.map_err(|e| apply_err(&e))?.config.num_replicas;
+            let definition = definitions(replicas)?
+                .into_iter()
+                .find(|c| c.name == PARTITIONS_STREAM)
+                .ok_or_else(|| apply_err(&"streams/ defines no such stream"))?;
+            tracing::warn!(
+                stream = PARTITIONS_STREAM,
+                "stream missing: created again, the server copies the log into it"
+            );
+            js.get_or_create_stream(definition).await.map_err(|e| apply_err(&e))
+        }
+        Err(e) => Err(apply_err(&e)),
+    }
+}
+
 /// Settings JetStream refuses to change on an existing stream.
 fn check_compatible(existing: &stream::Config, wanted: &stream::Config) -> Result<(), StreamSetupError> {
     let mismatch = |setting: &'static str, a: String, b: String| {

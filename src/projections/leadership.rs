@@ -121,6 +121,11 @@ fn report(held: u32) {
     metrics::gauge!("parley_projector_partitions_held").set(f64::from(held));
 }
 
+/// How many `parley serve` instances use this database now (tools that must run alone check).
+pub async fn running_instances(conn: &mut PgConnection) -> Result<u32, sqlx::Error> {
+    count_members(conn).await
+}
+
 /// Sessions holding the membership lock in this database (a bigint advisory key shows in
 /// `pg_locks` as its high half in `classid`, its low half in `objid`, and `objsubid` 1).
 async fn count_members(conn: &mut PgConnection) -> Result<u32, sqlx::Error> {

@@ -19,7 +19,7 @@ use super::apply::Recorded;
 use super::checkpoint::{self, BatchError, Item, PROJECTION};
 use super::leadership::Leadership;
 use super::progress::Progress;
-use crate::event_log::{EventLog, RawEvent, partition, subjects};
+use crate::event_log::{EventLog, RawEvent, partition, streams, subjects};
 
 /// Most events applied in one transaction.
 pub const MAX_BATCH: usize = 2_000;
@@ -222,7 +222,7 @@ impl Runner {
         if let Ok(events) = js.get_stream_no_info(subjects::EVENTS_STREAM).await {
             let _ = events.delete_consumer(&name).await;
         }
-        let stream = js.get_stream(subjects::PARTITIONS_STREAM).await?;
+        let stream = streams::partition_copy(js).await?;
         // The checkpoint in PostgreSQL is the truth: the consumer always starts right after it.
         let _ = stream.delete_consumer(&name).await;
         let start_sequence = self.log.partition_copy_start(checkpoint).await?;

@@ -184,15 +184,23 @@ async fn the_erase_command_says_what_it_would_do_then_erases_and_rebuilds() {
     let app = TestApp::spawn().await;
     let (a, b) = two_conversations(&app).await;
     let events_of_a = of(&all_events(&app.state.log).await, &a).len();
-    let env = app.stop().await;
-    let parley = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+    let run = |env: &crate::harness::TestEnv, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
             .args(["events", "erase-conversation"])
             .args(args)
             .env("NATS_URL", env.nats_url())
             .env("DATABASE_URL", &env.database_url)
             .output()
-            .expect("running parley");
+            .expect("running parley")
+    };
+    // Refused while an instance runs, and nothing touched.
+    let refused = run(&app.env, &[&a, "--yes"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("1 `parley serve` instance(s)"), "{stderr}");
+    assert_eq!(of(&all_events(&app.state.log).await, &a).len(), events_of_a);
+    let env = app.stop().await;
+    let parley = |args: &[&str]| {
+        let output = run(&env, args);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap()
     };

@@ -173,3 +173,23 @@ async fn an_instance_with_another_partition_count_is_refused_until_a_rebuild_cha
         &snapshot(&app.state.db, schema::REBUILD_SCHEMA).await,
     );
 }
+
+#[tokio::test]
+async fn a_deleted_copy_is_made_again_and_every_partition_goes_on() {
+    let app = TestApp::spawn_with(TestEnv::start().await, three).await;
+    rich_history(&app).await;
+    app.catch_up().await;
+    app.state.log.jetstream().delete_stream(subjects::PARTITIONS_STREAM).await.unwrap();
+    let rita = app.token("rita", Role::Recruiter);
+    for n in 0..6 {
+        let conversation = app.create_conversation(&rita, &["abe"]).await;
+        app.send_message(&rita, &conversation, &format!("after the copy was deleted, {n}")).await;
+    }
+    app.catch_up().await;
+    let tip = app.state.log.last_seq().await.unwrap() as i64;
+    assert_eq!(checkpoints(&app.state.db).await, vec![(0, tip), (1, tip), (2, tip)]);
+    let url = app.env.database_url.clone();
+    let differences =
+        parley::projections::verify::compare_with_rebuild(&app.state.log, &app.state.db, &url).await.unwrap();
+    assert_eq!(differences, Vec::<String>::new());
+}
