@@ -1,8 +1,8 @@
 //! Which projector partition an event belongs to. The server does the partitioning:
 //! `PARLEY_EVENTS_BY_PARTITION` sources `PARLEY_EVENTS` and prefixes each event's subject with
 //! its bucket, NATS's deterministic subject-token partitioning of the conversation id
-//! (`{{partition(24,2)}}`: 32-bit FNV-1a of the token, modulo 24; `tests/it/scale.rs` checks
-//! this module against the server), and of the user token for user events. Partition `k`
+//! (`{{partition(24,1)}}`: 32-bit FNV-1a of the token, modulo 24; `tests/it/scale.rs` checks
+//! this module against the server). User events are few and all go to bucket 0. Partition `k`
 //! of `n` owns the buckets `b` with `b % n == k`, so its durable consumer filters on them and
 //! receives only its own events: projection work divides between partitions instead of every
 //! partition reading the whole log.
@@ -15,9 +15,9 @@
 //! messages, reactions, attachments) or by one user (profiles), so a partition owns whole
 //! rows: per-row order holds however many partitions there are.
 
-use crate::domain::{ConversationId, UserId};
+use crate::domain::ConversationId;
 
-/// The buckets of the partitioned copy: `{{partition(24,2)}}` in its stream definition.
+/// The buckets of the partitioned copy: `{{partition(24,1)}}` in its stream definition.
 pub const BUCKETS: u32 = 24;
 /// The most projector partitions a deployment may have; each has a durable consumer named in
 /// `subjects::DURABLE_CONSUMERS`.
@@ -29,25 +29,13 @@ pub const COUNTS: [u32; 6] = [1, 2, 3, 4, 6, 8];
 /// The subject prefix of the partitioned copy.
 const PREFIX: &str = "parley.part.";
 
-/// The partition of a stored event's subject among `partitions`: its conversation's, or its
-/// user's; anything unreadable belongs to partition 0.
+/// The partition of a stored event's subject among `partitions`; subjects that are not a
+/// conversation's (user events, anything unreadable) belong to partition 0.
 pub fn of_subject(subject: &str, partitions: u32) -> u32 {
-    let owner = subject
-        .strip_prefix("parley.conv.")
-        .or_else(|| subject.strip_prefix("parley.user."))
-        .and_then(|rest| rest.split('.').next());
-    match owner {
+    match subject.strip_prefix("parley.conv.").and_then(|rest| rest.split('.').next()) {
         Some(token) if partitions > 1 => bucket_of_token(token) % partitions,
         _ => 0,
     }
-}
-
-/// The partition of a user's events (profile updates) among `partitions`.
-pub fn of_user(id: &UserId, partitions: u32) -> u32 {
-    if partitions <= 1 {
-        return 0;
-    }
-    bucket_of_token(&super::subjects::user_token(id)) % partitions
 }
 
 /// The partition of a conversation's events among `partitions`.
@@ -74,6 +62,11 @@ pub fn filters(partition: u32, partitions: u32) -> Vec<String> {
         return Vec::new();
     }
     (0..BUCKETS).filter(|b| b % partitions == partition).map(|b| format!("{PREFIX}{b}.>")).collect()
+}
+
+/// Every copied event of one conversation (what an erasure purges).
+pub fn conversation_filter(id: &ConversationId) -> String {
+    format!("{PREFIX}{}.conv.{id}.*", bucket_of_conversation(id))
 }
 
 /// The `PARLEY_EVENTS` subject of an event of the partitioned copy.
@@ -116,17 +109,8 @@ mod tests {
     }
 
     #[test]
-    fn a_user_s_events_share_a_partition_and_one_partition_takes_everything() {
-        let mut seen = [0u32; 3];
-        for n in 0..300 {
-            let user = UserId::parse(&format!("user-{n}@example.com")).unwrap();
-            let p = of_user(&user, 3);
-            let subject = super::super::subjects::user(&user, "user_profile_updated");
-            assert_eq!(of_subject(&subject, 3), p);
-            assert_eq!(of_subject(&subject, 1), 0);
-            seen[p as usize] += 1;
-        }
-        assert!(seen.iter().all(|n| *n > 50), "uneven spread {seen:?}");
+    fn user_events_and_a_single_partition_go_to_partition_zero() {
+        assert_eq!(of_subject("parley.user.abe.user_profile_updated", 3), 0);
         assert_eq!(of_subject("parley.conv.0190d5a4-0000-7000-8000-000000000000.message_sent", 1), 0);
     }
 

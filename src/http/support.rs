@@ -51,10 +51,9 @@ pub async fn visible_in(state: &AppState, conversation: &ConversationId, seq: u6
     state.progress.wait_for_conversation(conversation, seq, state.config.write_wait, &state.db).await
 }
 
-/// Waits (bounded by `--write-wait`) until the read models include `seq`, an event of `user`:
-/// only the partition that applies it is waited for.
-pub async fn visible_user_event(state: &AppState, user: &crate::domain::UserId, seq: u64) -> bool {
-    state.progress.wait_for_user_event(user, seq, state.config.write_wait, &state.db).await
+/// Waits (bounded by `--write-wait`) until the read models include `seq`, a user event.
+pub async fn visible_user_event(state: &AppState, seq: u64) -> bool {
+    state.progress.wait_for_user_event(seq, state.config.write_wait, &state.db).await
 }
 
 /// The answer to a write that is durable but not yet visible in the read models.

@@ -60,7 +60,7 @@ pub struct UpdateMe {
 }
 
 async fn profile_answer(state: &AppState, user: &UserId, seq: u64) -> Result<Response, ApiError> {
-    if !visible_user_event(state, user, seq).await {
+    if !visible_user_event(state, seq).await {
         return Ok(accepted(seq, None));
     }
     let profile = users::profile(&state.db, user)

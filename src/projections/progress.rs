@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::{self, CHANNEL, PROJECTION};
-use crate::domain::{ConversationId, UserId};
+use crate::domain::ConversationId;
 use crate::event_log::partition;
 
 const POLL: Duration = Duration::from_millis(200);
@@ -101,11 +101,9 @@ impl Progress {
         self.wait(Scope::Partition(partition as usize), seq, timeout, db).await
     }
 
-    /// Resolves `true` once the read models include `seq`, an event of `user`, `false` after
-    /// `timeout`.
-    pub async fn wait_for_user_event(&self, user: &UserId, seq: u64, timeout: Duration, db: &PgPool) -> bool {
-        let partition = partition::of_user(user, self.partitions());
-        self.wait(Scope::Partition(partition as usize), seq, timeout, db).await
+    /// Resolves `true` once the read models include `seq`, a user event (partition 0).
+    pub async fn wait_for_user_event(&self, seq: u64, timeout: Duration, db: &PgPool) -> bool {
+        self.wait(Scope::Partition(0), seq, timeout, db).await
     }
 
     fn reached(&self, checkpoints: &[u64], scope: Scope) -> u64 {
