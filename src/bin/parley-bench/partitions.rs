@@ -2,6 +2,8 @@
 //! `parley serve` instance: a backlog of message events is published while every partition's
 //! batches are held back (the benchmark holds each partition's batch lock), then released; the
 //! rate is the backlog divided by the time until every partition's checkpoint reaches the tip.
+//! Beside it: how fast the server's copy by partition took the backlog in, from its first
+//! publish (it cannot be faster than the publishing).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -39,14 +41,28 @@ pub async fn run(repo: &Path, partitions: u32, events: usize) -> anyhow::Result<
             .execute(&mut blocker)
             .await?;
     }
+    let publishing = Instant::now();
+    let copied = {
+        // How soon the server's copy by partition holds the backlog, from its first publish.
+        let (log, first_tip) = (env.log.clone(), env.log.last_seq().await? + events as u64);
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(600);
+            while log.partition_copy_reached().await? < first_tip {
+                anyhow::ensure!(Instant::now() < deadline, "the copy by partition never held the backlog");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Ok::<_, anyhow::Error>(publishing.elapsed().as_secs_f64())
+        })
+    };
     publish_raw(&env.log, &messages).await?;
     let tip = env.log.last_seq().await?;
     let started = Instant::now();
     blocker.close().await?;
     caught_up(&pool, tip, Duration::from_secs(600)).await?;
     let elapsed = started.elapsed().as_secs_f64();
+    let copy_elapsed = copied.await??;
     drop(servers);
-    Ok(Sample::from([("rate", events as f64 / elapsed)]))
+    Ok(Sample::from([("rate", events as f64 / elapsed), ("copy_rate", events as f64 / copy_elapsed)]))
 }
 
 /// Waits until every partition's checkpoint is at `tip`.

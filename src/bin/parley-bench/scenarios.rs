@@ -152,6 +152,9 @@ pub async fn run_all(sizes: &Sizes, runs: usize, wanted: &dyn Fn(&str) -> bool) 
             if let Some(rate) = measured.0.get("rate") {
                 figures.0.insert(key, *rate);
             }
+            if let (1, Some(rate)) = (count, measured.0.get("copy_rate")) {
+                figures.0.insert("copy_rate", *rate);
+            }
         }
         results.insert("partitions", figures);
     }

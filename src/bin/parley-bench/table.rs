@@ -128,7 +128,13 @@ pub fn describe(results: &Results) -> Vec<Row> {
         let (one, two, three) = (f.get("rate_1"), f.get("rate_2"), f.get("rate_3"));
         rows.push(Row {
             scenario: "projection, 1/2/3 partitions on as many instances",
-            figure: format!("{} / {} / {}", per_second(one), per_second(two), per_second(three)),
+            figure: format!(
+                "{} / {} / {} (the server's copy by partition took the backlog in at {}, publishing included)",
+                per_second(one),
+                per_second(two),
+                per_second(three),
+                per_second(f.get("copy_rate"))
+            ),
             target: "n/a (one machine: instances and PostgreSQL share its cores)".into(),
             limit: "n/a".into(),
             ratio: format!("3 partitions: {} of 1", percent(three / one)),
