@@ -202,8 +202,20 @@ async fn the_stream_leader_and_an_instance_die_under_load_and_nothing_is_lost_do
         "sends were acknowledged after the stream leader died"
     );
 
-    // Every acknowledged message exactly once, at the sequence it was acknowledged with.
-    app.catch_up().await;
+    // Every acknowledged message exactly once, at the sequence it was acknowledged with. When
+    // the node that died led both streams, the server has taken over 30 s to copy into
+    // PARLEY_EVENTS_BY_PARTITION again (2 of about 20 runs; the cause is not pinned down, its
+    // source retry backoff is the suspect): the bound here is generous, the time is printed.
+    let tip = app.state.log.last_seq().await.unwrap();
+    let waiting = tokio::time::Instant::now();
+    assert!(
+        app.state.progress.wait_for(tip, Duration::from_secs(180), &app.state.db).await,
+        "the projector did not reach {tip} within 180 s of the faults"
+    );
+    eprintln!(
+        "the read models reached the tip {:.1} s after the traffic stopped",
+        waiting.elapsed().as_secs_f64()
+    );
     let stored: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT client_msg_id, min(seq), count(*) FROM parley.messages WHERE client_msg_id IS NOT NULL GROUP BY 1",
     )
