@@ -3,17 +3,14 @@
 //! from it carries its `PARLEY_EVENTS` sequence and subject, the only positions Parley stores,
 //! so the copy can be deleted and sourced again (an erasure does) without a checkpoint moving.
 //! Events keep their order in the copy: it has one source, so the original sequences it holds
-//! rise with its own.
+//! rise with its own, except where the server copied a stretch again (it does when its source
+//! is recreated or its transforms change); readers skip what they have already read.
 
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 
-use super::read::{ReadError, time_from_nanos};
+use super::read::{ReadError, read_error, time_from_nanos};
 use super::subjects::PARTITIONS_STREAM;
 use super::{EventLog, RawEvent, partition};
-
-fn read_error(e: impl std::fmt::Display) -> ReadError {
-    ReadError(e.to_string())
-}
 
 impl RawEvent {
     /// Builds one from a message a consumer of the partitioned copy delivered, with the

@@ -66,7 +66,7 @@ impl RawEvent {
 #[error("reading the event log failed: {0}")]
 pub struct ReadError(pub String);
 
-fn read_error(e: impl std::fmt::Display) -> ReadError {
+pub(super) fn read_error(e: impl std::fmt::Display) -> ReadError {
     ReadError(e.to_string())
 }
 
